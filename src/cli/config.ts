@@ -1,0 +1,103 @@
+import { existsSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+
+export interface ServeConfig {
+  host: string;
+  /** TLS port (wss:// and https://); null when no certificate is available. */
+  port: number | null;
+  /** Cleartext port (ws:// and http://); null when switched off. */
+  httpPort: number | null;
+  cert: string | null;
+  key: string | null;
+  logLevel: string;
+  maxMessageSize?: number;
+  maxFramesPerMessage?: number;
+  maxBufferedAmount?: number;
+  closeTimeout?: number;
+  heartbeatInterval: number;
+  handshakeTimeout?: number;
+  maxHeaderSize?: number;
+  deflate: boolean;
+  allowedOrigins?: string[];
+}
+
+/** Flag name → environment variable; flags win over the environment. */
+const OPTIONS = {
+  host: { type: 'string', env: 'TRIDENT_HOST', help: 'address to listen on (default 127.0.0.1)' },
+  port: { type: 'string', env: 'TRIDENT_PORT', help: 'TLS port for wss:// (default 8443)' },
+  'http-port': { type: 'string', env: 'TRIDENT_HTTP_PORT', help: 'cleartext port for ws:// (default 8080; "off" disables)' },
+  cert: { type: 'string', env: 'TRIDENT_CERT', help: 'certificate PEM (default certs/server.crt)' },
+  key: { type: 'string', env: 'TRIDENT_KEY', help: 'private key PEM (default certs/server.key)' },
+  'log-level': { type: 'string', env: 'TRIDENT_LOG_LEVEL', help: 'fatal|error|warn|info|debug|trace|silent (default info)' },
+  'max-message-size': { type: 'string', env: 'TRIDENT_MAX_MESSAGE_SIZE', help: 'largest message in bytes (default 16 MiB)' },
+  'max-frames': { type: 'string', env: 'TRIDENT_MAX_FRAMES', help: 'most frames per message (default 16384)' },
+  'max-buffered': { type: 'string', env: 'TRIDENT_MAX_BUFFERED', help: 'most unsent bytes per session (default 16 MiB)' },
+  'close-timeout': { type: 'string', env: 'TRIDENT_CLOSE_TIMEOUT', help: 'ms to wait for the close handshake (default 10000)' },
+  heartbeat: { type: 'string', env: 'TRIDENT_HEARTBEAT', help: 'ms between keepalive pings; 0 disables (default 30000)' },
+  'handshake-timeout': { type: 'string', env: 'TRIDENT_HANDSHAKE_TIMEOUT', help: 'ms a handshake may take (default 10000)' },
+  'max-header-size': { type: 'string', env: 'TRIDENT_MAX_HEADER_SIZE', help: 'largest request head in bytes (default 16384)' },
+  'no-deflate': { type: 'boolean', env: 'TRIDENT_NO_DEFLATE', help: 'decline permessage-deflate' },
+  'allowed-origins': { type: 'string', env: 'TRIDENT_ALLOWED_ORIGINS', help: 'comma-separated browser origins allowed (default any)' },
+  help: { type: 'boolean', env: '', help: 'show this help' },
+} as const;
+
+export function usage(): string {
+  const lines = ['Usage: trident [serve] [options]', '', 'Options (environment variable in brackets):'];
+  for (const [name, spec] of Object.entries(OPTIONS)) {
+    lines.push(`  --${name.padEnd(18)} ${spec.help}${spec.env ? ` [${spec.env}]` : ''}`);
+  }
+  return lines.join('\n');
+}
+
+function integer(name: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const number = Number(value);
+  if (!Number.isInteger(number) || number < 0) throw new Error(`--${name} must be a non-negative integer, got "${value}"`);
+  return number;
+}
+
+function port(name: string, value: string | undefined, fallback: number): number | null {
+  if (value === 'off') return null;
+  const number = integer(name, value) ?? fallback;
+  if (number > 65535) throw new Error(`--${name} must be a port number, got "${value}"`);
+  return number;
+}
+
+export function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv): ServeConfig | 'help' {
+  const parseOptions = Object.fromEntries(Object.entries(OPTIONS).map(([name, spec]) => [name, { type: spec.type }]));
+  const { values, positionals } = parseArgs({ args: argv, options: parseOptions, allowPositionals: true, strict: true });
+  if (positionals.length > 1 || (positionals.length === 1 && positionals[0] !== 'serve')) {
+    throw new Error(`unknown command "${positionals.join(' ')}"`);
+  }
+  const get = (name: keyof typeof OPTIONS): string | undefined => {
+    const flag = values[name];
+    if (flag !== undefined) return String(flag);
+    const variable = OPTIONS[name].env;
+    return variable ? env[variable] : undefined;
+  };
+  if (get('help') !== undefined) return 'help';
+  const cert = get('cert') ?? 'certs/server.crt';
+  const key = get('key') ?? 'certs/server.key';
+  const haveTls = existsSync(cert) && existsSync(key);
+  if ((get('cert') !== undefined || get('key') !== undefined) && !haveTls) {
+    throw new Error(`certificate or key not found: ${cert}, ${key}`);
+  }
+  const noDeflate = get('no-deflate');
+  return {
+    host: get('host') ?? '127.0.0.1',
+    port: haveTls ? port('port', get('port'), 8443) : null,
+    httpPort: port('http-port', get('http-port'), 8080),
+    cert: haveTls ? cert : null,
+    key: haveTls ? key : null,
+    logLevel: get('log-level') ?? 'info',
+    maxMessageSize: integer('max-message-size', get('max-message-size')),
+    maxFramesPerMessage: integer('max-frames', get('max-frames')),
+    maxBufferedAmount: integer('max-buffered', get('max-buffered')),
+    closeTimeout: integer('close-timeout', get('close-timeout')),
+    heartbeatInterval: integer('heartbeat', get('heartbeat')) ?? 30_000,
+    handshakeTimeout: integer('handshake-timeout', get('handshake-timeout')),
+    maxHeaderSize: integer('max-header-size', get('max-header-size')),
+    deflate: noDeflate === undefined || noDeflate === 'false' || noDeflate === '0',
+    allowedOrigins: get('allowed-origins')?.split(',').map((origin) => origin.trim()).filter(Boolean),
+  };
+}

@@ -1,0 +1,50 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+
+/**
+ * The plain HTTP side of the binary: `/` says what this server speaks and lets
+ * a browser try the echo endpoint; everything else is 404.
+ */
+export function landingPage(req: IncomingMessage, res: ServerResponse): void {
+  const path = (req.url ?? '/').split('?')[0];
+  if (path !== '/') {
+    res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' });
+    res.end('not found\n');
+    return;
+  }
+  if (req.method !== 'GET' && req.method !== 'HEAD') {
+    res.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain; charset=utf-8' });
+    res.end('method not allowed\n');
+    return;
+  }
+  const secure = 'encrypted' in req.socket && Boolean(req.socket.encrypted);
+  const body = `<!doctype html>
+<html lang="en">
+<head><meta charset="utf-8"><title>trident-ws</title></head>
+<body>
+<h1>trident-ws</h1>
+<p>You reached this page over <strong id="http-version">HTTP/${req.httpVersion}</strong>${secure ? ' with TLS' : ''}.</p>
+<p>This server speaks WebSocket (RFC 6455, version 13) over HTTP/1.1 Upgrade,
+with permessage-deflate (RFC 7692).</p>
+<ul>
+  <li><code>${secure ? 'wss' : 'ws'}://${escapeHtml(req.headers.host ?? 'host')}/echo</code>: every message comes back, text as text, binary as binary</li>
+  <li><code>${secure ? 'wss' : 'ws'}://${escapeHtml(req.headers.host ?? 'host')}/chat/&lt;room&gt;</code>: every message goes to everyone in the room</li>
+</ul>
+<p><button id="try">Try /echo</button> <output id="result"></output></p>
+<script>
+document.getElementById('try').onclick = () => {
+  const ws = new WebSocket(location.origin.replace(/^http/, 'ws') + '/echo');
+  ws.onopen = () => ws.send('hello from ' + navigator.userAgent.split(' ').pop());
+  ws.onmessage = (event) => { document.getElementById('result').textContent = 'echo: ' + event.data; ws.close(1000, 'done'); };
+  ws.onerror = () => { document.getElementById('result').textContent = 'WebSocket error'; };
+};
+</script>
+</body>
+</html>
+`;
+  res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'content-length': Buffer.byteLength(body) });
+  res.end(req.method === 'HEAD' ? undefined : body);
+}
+
+function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (char) => `&#${char.charCodeAt(0)};`);
+}

@@ -1,0 +1,80 @@
+#!/usr/bin/env node
+import { readFileSync } from 'node:fs';
+import pino from 'pino';
+import { WebSocketServer } from '../server/websocket-server.js';
+import { parseServeArgs, usage, type ServeConfig } from './config.js';
+import { ChatRooms, isEndpoint, serveEcho } from './endpoints.js';
+import { landingPage } from './landing.js';
+
+async function serve(config: ServeConfig): Promise<void> {
+  const logger = pino({ level: config.logLevel, base: { service: 'trident' } });
+  const rooms = new ChatRooms();
+  const wss = new WebSocketServer({
+    noServer: true,
+    logger,
+    shouldHandle: (request) => isEndpoint(request.pathname),
+    perMessageDeflate: config.deflate,
+    allowedOrigins: config.allowedOrigins,
+    maxMessageSize: config.maxMessageSize,
+    maxFramesPerMessage: config.maxFramesPerMessage,
+    maxBufferedAmount: config.maxBufferedAmount,
+    closeTimeout: config.closeTimeout,
+    heartbeatInterval: config.heartbeatInterval,
+    handshakeTimeout: config.handshakeTimeout,
+    maxHeaderSize: config.maxHeaderSize,
+  });
+  wss.on('connection', (ws, request) => {
+    if (request.pathname === '/echo') serveEcho(ws);
+    else rooms.join(ws, request);
+  });
+  wss.on('error', (error) => logger.error({ err: error }, 'server error'));
+
+  if (config.httpPort !== null) {
+    await wss.listen({ host: config.host, port: config.httpPort, onRequest: landingPage });
+  }
+  if (config.port !== null && config.cert !== null && config.key !== null) {
+    const tls = { cert: readFileSync(config.cert), key: readFileSync(config.key) };
+    await wss.listen({ host: config.host, port: config.port, tls, onRequest: landingPage });
+  } else {
+    logger.warn('no certificate found (run `npm run certs`): serving ws:// only');
+  }
+
+  let stopping = false;
+  const stop = (signal: string): void => {
+    if (stopping) {
+      logger.warn({ signal }, 'second signal: exiting now');
+      process.exit(1);
+    }
+    stopping = true;
+    logger.info({ signal, sessions: wss.clients.size }, 'shutting down');
+    wss.close().then(
+      () => process.exit(0),
+      (error) => {
+        logger.error({ err: error }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+}
+
+async function main(): Promise<void> {
+  let config: ServeConfig | 'help';
+  try {
+    config = parseServeArgs(process.argv.slice(2), process.env);
+  } catch (error) {
+    process.stderr.write(`trident: ${(error as Error).message}\n\n${usage()}\n`);
+    process.exit(2);
+  }
+  if (config === 'help') {
+    process.stdout.write(usage() + '\n');
+    return;
+  }
+  await serve(config);
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`trident: ${(error as Error).stack ?? String(error)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,86 @@
+import type { SecureContextOptions } from 'node:tls';
+import pino, { type Logger } from 'pino';
+import { resolveDeflateOptions, type DeflateOptions } from '../protocol/deflate/negotiation.js';
+import { ZlibLimiter } from '../protocol/deflate/per-message-deflate.js';
+import { resolveSessionLimits, type SessionLimits } from '../session/options.js';
+import type { WebSocket } from '../session/websocket.js';
+import { openHttp1Client } from '../transports/http1/client-handshake.js';
+import { parseWebSocketUrl, validateProtocols } from './url.js';
+
+export interface ClientOptions extends Partial<SessionLimits> {
+  /** Extra request headers (cookies, authorization, ...). */
+  headers?: Record<string, string>;
+  /** The Origin header to send (browsers always send one; Node clients only when asked). */
+  origin?: string;
+  /** Offer permessage-deflate (RFC 7692); default true, like browsers. */
+  perMessageDeflate?: boolean | DeflateOptions;
+  /** Time allowed for connecting and the opening handshake, in ms; default 10 s. */
+  handshakeTimeout?: number;
+  /** Largest response head accepted, in bytes; default 16 KiB. */
+  maxHeaderSize?: number;
+  /** TLS for wss://: trust anchors, client certificate, SNI name, verification. */
+  ca?: SecureContextOptions['ca'];
+  cert?: SecureContextOptions['cert'];
+  key?: SecureContextOptions['key'];
+  servername?: string;
+  rejectUnauthorized?: boolean;
+  /** Which transport carries the WebSocket; only HTTP/1.1 Upgrade ('h1') exists so far. */
+  transport?: 'h1';
+  logger?: Logger;
+}
+
+/** A handshake in flight, which `close()` can abort. */
+export interface ClientHandshake {
+  abort(): void;
+}
+
+/** Everything a transport's client side needs to open a session for `ws`. */
+export interface ClientConnectPlan {
+  url: URL;
+  protocols: string[];
+  options: ClientOptions;
+  limits: SessionLimits;
+  deflate: Required<DeflateOptions> | null;
+  limiter: ZlibLimiter;
+  handshakeTimeout: number;
+  logger: Logger;
+}
+
+/** Client zlib work shares one bound per process (RFC 7692 costs memory per stream). */
+let sharedLimiter: ZlibLimiter | null = null;
+
+/**
+ * Entry point of `new WebSocket(url, protocols, options)`: validates the
+ * arguments synchronously (SyntaxError like the WHATWG API), then opens the
+ * transport in the background.
+ */
+export function startClient(
+  ws: WebSocket,
+  input: string | URL,
+  protocolsOrOptions: string | string[] | ClientOptions | undefined,
+  maybeOptions: ClientOptions | undefined,
+): ClientHandshake {
+  let protocols: string[] = [];
+  let options: ClientOptions = maybeOptions ?? {};
+  if (typeof protocolsOrOptions === 'string') protocols = [protocolsOrOptions];
+  else if (Array.isArray(protocolsOrOptions)) protocols = [...protocolsOrOptions];
+  else if (protocolsOrOptions !== undefined) options = protocolsOrOptions;
+  const url = parseWebSocketUrl(input);
+  validateProtocols(protocols);
+  if (options.transport !== undefined && options.transport !== 'h1') {
+    throw new TypeError(`transport ${String(options.transport)} is not supported`);
+  }
+  ws.url = url.href;
+  const deflate = options.perMessageDeflate === false ? null : resolveDeflateOptions(options.perMessageDeflate === true || options.perMessageDeflate === undefined ? {} : options.perMessageDeflate);
+  sharedLimiter ??= new ZlibLimiter(10);
+  return openHttp1Client(ws, {
+    url,
+    protocols,
+    options,
+    limits: resolveSessionLimits(options),
+    deflate,
+    limiter: sharedLimiter,
+    handshakeTimeout: options.handshakeTimeout ?? 10_000,
+    logger: options.logger ?? pino({ level: 'silent' }),
+  });
+}

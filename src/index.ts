@@ -1,0 +1,15 @@
+export { WebSocket } from './session/websocket.js';
+export type { BinaryType, SendData, SendOptions } from './session/websocket.js';
+export { WebSocketServer } from './server/websocket-server.js';
+export type { ServerOptions, ListenOptions } from './server/websocket-server.js';
+export type { ClientOptions } from './client/connect.js';
+export { HandshakeRequest } from './handshake/request.js';
+export { HandshakeRejection, rejectHandshake } from './handshake/rejection.js';
+export type { AuthOutcome, NegotiationOptions } from './handshake/negotiate.js';
+export type { DeflateOptions } from './protocol/deflate/negotiation.js';
+export { CloseCode } from './protocol/close-codes.js';
+export { ProtocolError } from './protocol/errors.js';
+export { DEFAULT_SESSION_LIMITS } from './session/options.js';
+export type { SessionLimits } from './session/options.js';
+export type { ByteChannel, ByteChannelEvents, TransportName } from './session/byte-channel.js';
+export { MessageEvent, CloseEvent, ErrorEvent } from './session/events.js';

@@ -1,0 +1,93 @@
+import type { Logger } from 'pino';
+import type { HandshakeRequest } from '../handshake/request.js';
+import { negotiate, type Negotiated, type NegotiationOptions } from '../handshake/negotiate.js';
+import { HandshakeRejection } from '../handshake/rejection.js';
+import type { DeflateOptions } from '../protocol/deflate/negotiation.js';
+import { PerMessageDeflate, type ZlibLimiter } from '../protocol/deflate/per-message-deflate.js';
+import type { ByteChannel } from '../session/byte-channel.js';
+import { kServerSession } from '../session/internal.js';
+import type { SessionLimits } from '../session/options.js';
+import { WebSocket } from '../session/websocket.js';
+
+/**
+ * What every server front-end (HTTP/1.1, HTTP/2, HTTP/3) needs from the
+ * WebSocketServer: the negotiation policy, limits, logging, and where to hand
+ * an accepted session.
+ */
+export interface ServerContext {
+  readonly negotiation: NegotiationOptions;
+  readonly limits: SessionLimits;
+  readonly deflate: { options: DeflateOptions; limiter: ZlibLimiter } | null;
+  /** Longest time a handshake may take once its request head has arrived, in ms. */
+  readonly handshakeTimeout: number;
+  readonly logger: Logger;
+  /** True once the server is shutting down: new handshakes get 503. */
+  readonly closing: boolean;
+  /** Whether this server serves WebSockets at the request's path. */
+  shouldHandle(request: HandshakeRequest): boolean;
+  /** Takes an open session (tracking it for shutdown) and emits 'connection'. */
+  adopt(ws: WebSocket, request: HandshakeRequest): void;
+}
+
+/**
+ * The shared steps before a front-end answers (once it has routed the request
+ * to this server): the shutdown check, then negotiation bounded by the
+ * handshake timeout. Throws a HandshakeRejection with the HTTP answer.
+ */
+export async function negotiateFor(context: ServerContext, request: HandshakeRequest): Promise<Negotiated> {
+  if (context.closing) throw new HandshakeRejection(503, 'server is shutting down');
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new HandshakeRejection(408, 'handshake timed out')), context.handshakeTimeout);
+  });
+  try {
+    return await Promise.race([negotiate(request, context.negotiation), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Creates the server-side session for an accepted handshake and hands it to the server. */
+export function openSession(
+  context: ServerContext,
+  request: HandshakeRequest,
+  negotiated: Negotiated,
+  channel: ByteChannel,
+): WebSocket {
+  const deflate =
+    negotiated.deflate !== null && context.deflate !== null
+      ? new PerMessageDeflate(negotiated.deflate, 'server', {
+          maxMessageSize: context.limits.maxMessageSize,
+          level: context.deflate.options.level,
+          memLevel: context.deflate.options.memLevel,
+          limiter: context.deflate.limiter,
+        })
+      : null;
+  const ws = new WebSocket(kServerSession, {
+    role: 'server',
+    channel,
+    url: request.websocketUrl,
+    protocol: negotiated.protocol,
+    extensions: negotiated.extensions,
+    deflate,
+    compressionThreshold: context.deflate?.options.threshold ?? 1024,
+    limits: context.limits,
+    logger: context.logger,
+    user: negotiated.user,
+  });
+  context.adopt(ws, request);
+  return ws;
+}
+
+/** Logs a refused handshake once, at a level that matches whose fault it was. */
+export function logRejection(logger: Logger, request: HandshakeRequest, rejection: HandshakeRejection): void {
+  const details = {
+    transport: request.transport,
+    peer: request.remoteAddress,
+    url: request.url,
+    status: rejection.status,
+    reason: rejection.body,
+  };
+  if (rejection.status >= 500) logger.error({ ...details, err: rejection.cause }, 'handshake failed');
+  else logger.info(details, 'handshake refused');
+}

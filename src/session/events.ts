@@ -1,0 +1,126 @@
+import type { EventEmitter } from 'node:events';
+
+/**
+ * The WHATWG side of the session API (`onmessage`, `addEventListener`, ...)
+ * layered over its Node-style EventEmitter events, so that code written for the
+ * browser WebSocket runs unchanged. Node 20 has no global CloseEvent, so these
+ * small event classes stand in for all four event types.
+ */
+export class WebSocketEvent {
+  readonly type: string;
+  target: unknown = null;
+  constructor(type: string) {
+    this.type = type;
+  }
+  get currentTarget(): unknown {
+    return this.target;
+  }
+}
+
+export class MessageEvent extends WebSocketEvent {
+  readonly data: unknown;
+  constructor(data: unknown) {
+    super('message');
+    this.data = data;
+  }
+}
+
+export class CloseEvent extends WebSocketEvent {
+  readonly code: number;
+  readonly reason: string;
+  readonly wasClean: boolean;
+  constructor(code: number, reason: string, wasClean: boolean) {
+    super('close');
+    this.code = code;
+    this.reason = reason;
+    this.wasClean = wasClean;
+  }
+}
+
+export class ErrorEvent extends WebSocketEvent {
+  readonly error: unknown;
+  readonly message: string;
+  constructor(error: unknown) {
+    super('error');
+    this.error = error;
+    this.message = error instanceof Error ? error.message : String(error);
+  }
+}
+
+export type EventListenerLike = ((event: WebSocketEvent) => void) | { handleEvent(event: WebSocketEvent): void };
+
+/** What the event shim needs from the session to build events. */
+export interface EventSource extends EventEmitter {
+  readonly wasClean: boolean;
+}
+
+type Wrapper = ((...args: unknown[]) => void) & { listener: EventListenerLike; attribute: boolean };
+
+const WHATWG_TYPES = new Set(['open', 'message', 'close', 'error']);
+
+function toEvent(source: EventSource, type: string, args: unknown[]): WebSocketEvent {
+  let event: WebSocketEvent;
+  switch (type) {
+    case 'message': {
+      const [data, isBinary] = args as [unknown, boolean];
+      event = new MessageEvent(isBinary ? data : String(data));
+      break;
+    }
+    case 'close':
+      event = new CloseEvent(args[0] as number, args[1] as string, source.wasClean);
+      break;
+    case 'error':
+      event = new ErrorEvent(args[0]);
+      break;
+    default:
+      event = new WebSocketEvent(type);
+  }
+  event.target = source;
+  return event;
+}
+
+function wrap(source: EventSource, type: string, listener: EventListenerLike, attribute: boolean): Wrapper {
+  const wrapper = ((...args: unknown[]) => {
+    const event = toEvent(source, type, args);
+    if (typeof listener === 'function') listener.call(source, event);
+    else listener.handleEvent(event);
+  }) as Wrapper;
+  wrapper.listener = listener;
+  wrapper.attribute = attribute;
+  return wrapper;
+}
+
+function findWrapper(source: EventSource, type: string, match: (wrapper: Wrapper) => boolean): Wrapper | undefined {
+  return (source.rawListeners(type) as Wrapper[]).find((w) => typeof w.listener !== 'undefined' && match(w));
+}
+
+export function addEventListener(
+  source: EventSource,
+  type: string,
+  listener: EventListenerLike | null,
+  options?: { once?: boolean } | boolean,
+): void {
+  if (listener === null || !WHATWG_TYPES.has(type)) return;
+  // DOM semantics: adding the same listener twice has no effect.
+  if (findWrapper(source, type, (w) => !w.attribute && w.listener === listener)) return;
+  const wrapper = wrap(source, type, listener, false);
+  if (typeof options === 'object' && options.once) source.once(type, wrapper);
+  else source.on(type, wrapper);
+}
+
+export function removeEventListener(source: EventSource, type: string, listener: EventListenerLike | null): void {
+  const wrapper = findWrapper(source, type, (w) => !w.attribute && w.listener === listener);
+  if (wrapper) source.removeListener(type, wrapper);
+}
+
+export function getAttributeListener(source: EventSource, type: string): EventListenerLike | null {
+  return findWrapper(source, type, (w) => w.attribute)?.listener ?? null;
+}
+
+export function setAttributeListener(source: EventSource, type: string, listener: EventListenerLike | null): void {
+  const previous = findWrapper(source, type, (w) => w.attribute);
+  if (previous) source.removeListener(type, previous);
+  if (typeof listener === 'function' || (listener !== null && typeof listener === 'object')) {
+    source.on(type, wrap(source, type, listener, true));
+  }
+}

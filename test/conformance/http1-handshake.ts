@@ -1,0 +1,248 @@
+/**
+ * HTTP/1.1 opening-handshake cases (RFC 6455 §4.1, §4.2) with exact raw
+ * requests on raw sockets.
+ *
+ *   runHttp1HandshakeCases(t: Test, opts: Http1HandshakeOptions): Promise<void>
+ *
+ * Server contract: `/echo` is a WebSocket endpoint; a bad handshake gets the
+ * status listed per case; the server keeps serving after garbage input.
+ */
+import type { Test, TestOpts } from 'tap';
+import {
+  acceptFor,
+  connect,
+  headerTokens,
+  headerValue,
+  hostHeader,
+  newKey,
+  readResponseHead,
+} from '../helpers/http1.js';
+import type { Endpoint, ReadHeadResult } from '../helpers/http1.js';
+import { OP, textFrame } from '../helpers/frames.js';
+import { StreamPeer } from '../helpers/stream-peer.js';
+import { makeAssert, runBody } from './assert.js';
+import type { Assert } from './assert.js';
+import type net from 'node:net';
+
+export interface Http1HandshakeOptions extends Endpoint {
+  /** request path of the echo endpoint, default '/echo' */
+  path?: string;
+  /** size of the header block used for the "too large" case (default 64 KiB; must exceed the server's limit) */
+  oversizedHeaderBytes?: number;
+  /** case id (or prefix) → reason; such cases run as tap TODO */
+  knownDeviations?: Record<string, string>;
+  /** per-wait timeout, default 3000 ms */
+  timeoutMs?: number;
+  /** run only these case ids (or prefixes, e.g. 'H.3') */
+  only?: string[];
+}
+
+interface Exchange {
+  result: ReadHeadResult;
+  key: string;
+  sock: net.Socket;
+}
+
+/** per-case context: assertions plus cleanup registration */
+interface HC {
+  a: Assert;
+  teardown(fn: () => void): void;
+}
+
+/** resolves with how the connection ended ('end' / 'reset'), or rejects after timeoutMs */
+function waitClosed(sock: net.Socket, timeoutMs: number): Promise<'end' | 'reset'> {
+  if (sock.destroyed) return Promise.resolve('reset');
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`timeout: connection still open after ${timeoutMs} ms`)), timeoutMs);
+    const done = (how: 'end' | 'reset') => {
+      clearTimeout(timer);
+      resolve(how);
+    };
+    sock.once('end', () => done('end'));
+    sock.once('error', () => done('reset'));
+    sock.once('close', () => done('reset'));
+    sock.resume();
+  });
+}
+
+const CRLF = '\r\n';
+
+export async function runHttp1HandshakeCases(t: Test, o: Http1HandshakeOptions): Promise<void> {
+  const timeout = o.timeoutMs ?? 3000;
+  const path = o.path ?? '/echo';
+  const host = hostHeader(o);
+  const ep: Endpoint = { host: o.host, port: o.port };
+  if (o.tls !== undefined) ep.tls = o.tls;
+
+  /** send raw request text (with `{key}` replaced by a fresh key) and read the response head */
+  const exchange = async (tt: HC, raw: string | ((key: string) => string | Uint8Array)): Promise<Exchange> => {
+    const key = newKey();
+    const sock = await connect(ep, timeout);
+    tt.teardown(() => sock.destroy());
+    sock.on('error', () => {
+      /* observed through readResponseHead */
+    });
+    const req = typeof raw === 'string' ? raw.replaceAll('{key}', key) : raw(key);
+    sock.write(req);
+    const result = await readResponseHead(sock, timeout);
+    return { result, key, sock };
+  };
+
+  const request = (lines: string[]) => lines.join(CRLF) + CRLF + CRLF;
+  const base = (over: Record<string, string | null> = {}, first = `GET ${path} HTTP/1.1`): string => {
+    const h: Record<string, string | null> = {
+      Host: host,
+      Upgrade: 'websocket',
+      Connection: 'Upgrade',
+      'Sec-WebSocket-Key': '{key}',
+      'Sec-WebSocket-Version': '13',
+      ...over,
+    };
+    return request([first, ...Object.entries(h).filter(([, v]) => v !== null).map(([k, v]) => `${k}: ${v}`)]);
+  };
+
+  const status = (tt: HC, ex: Exchange): number | undefined => {
+    if (ex.result.kind === 'closed') {
+      tt.a.fail(`server closed the connection (${ex.result.how}) without a response`);
+      return undefined;
+    }
+    return ex.result.head.status;
+  };
+
+  const check101 = ({ a }: HC, ex: Exchange) => {
+    if (ex.result.kind !== 'response') {
+      a.fail(`no response, connection ${ex.result.how}`);
+      return undefined;
+    }
+    const h = ex.result.head;
+    a.equal(h.status, 101, '101 Switching Protocols');
+    a.equal(h.headers['sec-websocket-accept'], acceptFor(ex.key), 'Sec-WebSocket-Accept = base64(SHA-1(key + GUID))');
+    a.equal(headerValue(h.headers['upgrade'])?.toLowerCase(), 'websocket', 'Upgrade: websocket');
+    a.ok(headerTokens(h.headers['connection']).some((x) => x.toLowerCase() === 'upgrade'), 'Connection includes Upgrade');
+    return h;
+  };
+
+  const cases: Array<{ id: string; title: string; run: (tt: HC) => Promise<void> }> = [];
+  const add = (id: string, title: string, run: (tt: HC) => Promise<void>) => cases.push({ id, title, run });
+  const expectStatus = (id: string, title: string, raw: string | ((key: string) => string), want: number | ((s: number) => boolean), extra?: (tt: HC, ex: Exchange) => void) =>
+    add(id, title, async (tt) => {
+      const ex = await exchange(tt, raw);
+      const s = status(tt, ex);
+      if (s === undefined) return;
+      if (typeof want === 'number') tt.a.equal(s, want, `status ${want}`);
+      else tt.a.ok(want(s), `status ${s} acceptable`);
+      tt.a.not(s, 101, 'not upgraded');
+      extra?.(tt, ex);
+    });
+
+  add('H.1', 'correct request → 101 with the right Sec-WebSocket-Accept, no protocol/extension headers', async (tt) => {
+    const ex = await exchange(tt, base());
+    const h = check101(tt, ex);
+    if (!h) return;
+    tt.a.equal(h.headers['sec-websocket-protocol'], undefined, 'no Sec-WebSocket-Protocol (none offered)');
+    tt.a.equal(h.headers['sec-websocket-extensions'], undefined, 'no Sec-WebSocket-Extensions (none offered)');
+    tt.a.equal(h.version, 'HTTP/1.1', 'HTTP/1.1 status line');
+  });
+  add('H.2', 'request and first frame in ONE write → 101, then the frame is echoed', async (tt) => {
+    const sock = await connect(ep, timeout);
+    tt.teardown(() => sock.destroy());
+    const key = newKey();
+    sock.write(Buffer.concat([Buffer.from(base().replaceAll('{key}', key)), Buffer.from(textFrame('early frame'))]));
+    const r = await readResponseHead(sock, timeout);
+    if (r.kind !== 'response') return void tt.a.fail('no response');
+    tt.a.equal(r.head.status, 101, '101 Switching Protocols');
+    tt.a.equal(r.head.headers['sec-websocket-accept'], acceptFor(key), 'Sec-WebSocket-Accept');
+    const peer = new StreamPeer(sock, { status: 101, headers: r.head.headers }, r.head.rest, { defaultTimeoutMs: timeout });
+    const f = await peer.nextFrame();
+    tt.a.equal(f.opcode, OP.TEXT, 'echo is a text frame');
+    tt.a.equal(Buffer.from(f.payload).toString(), 'early frame', 'echo payload');
+  });
+  expectStatus('H.3.1', 'missing Sec-WebSocket-Key → 400', base({ 'Sec-WebSocket-Key': null }), 400);
+  expectStatus('H.3.2', 'Sec-WebSocket-Key of 15 bytes → 400', base({ 'Sec-WebSocket-Key': Buffer.alloc(15, 1).toString('base64') }), 400);
+  expectStatus('H.3.3', 'Sec-WebSocket-Key of 17 bytes → 400', base({ 'Sec-WebSocket-Key': Buffer.alloc(17, 1).toString('base64') }), 400);
+  expectStatus('H.3.4', 'Sec-WebSocket-Key that is not base64 (24 chars) → 400', base({ 'Sec-WebSocket-Key': 'not*base64*at*all*!!!!==' }), 400);
+  expectStatus('H.3.5', 'empty Sec-WebSocket-Key → 400', base({ 'Sec-WebSocket-Key': '' }), 400);
+  const versionHeader = (tt: HC, ex: Exchange) => {
+    if (ex.result.kind !== 'response') return;
+    tt.a.ok(headerTokens(ex.result.head.headers['sec-websocket-version']).includes('13'), 'Sec-WebSocket-Version lists 13 (RFC 6455 §4.2.2)', {
+      found: ex.result.head.headers['sec-websocket-version'],
+    });
+  };
+  expectStatus('H.4.1', 'Sec-WebSocket-Version: 8 → 426 with Sec-WebSocket-Version: 13', base({ 'Sec-WebSocket-Version': '8' }), 426, versionHeader);
+  expectStatus('H.4.2', 'missing Sec-WebSocket-Version → 426 with Sec-WebSocket-Version: 13', base({ 'Sec-WebSocket-Version': null }), 426, versionHeader);
+  expectStatus('H.4.3', 'Sec-WebSocket-Version: 14 → 426 with Sec-WebSocket-Version: 13', base({ 'Sec-WebSocket-Version': '14' }), 426, versionHeader);
+  expectStatus('H.5', 'POST instead of GET → 4xx (400 or 405), not 101', base({ 'Content-Length': '0' }, `POST ${path} HTTP/1.1`), (s) => s >= 400 && s < 500);
+  expectStatus('H.6', 'HTTP/1.0 request → 400 (RFC 6455 §4.2.1: HTTP/1.1 or higher)', base({}, `GET ${path} HTTP/1.0`), 400);
+  expectStatus('H.7.1', 'missing Upgrade header → 400', base({ Upgrade: null }), 400);
+  expectStatus('H.7.2', 'missing Connection header → 400', base({ Connection: null }), 400);
+  expectStatus('H.7.3', 'Connection: keep-alive (no Upgrade token) → 400', base({ Connection: 'keep-alive' }), 400);
+  expectStatus('H.7.4', 'Upgrade: h2c instead of websocket → 400', base({ Upgrade: 'h2c' }), 400);
+  add('H.8.1', '"Connection: keep-alive, Upgrade" → 101', async (tt) => {
+    check101(tt, await exchange(tt, base({ Connection: 'keep-alive, Upgrade' })));
+  });
+  add('H.8.2', 'mixed case "Upgrade: WebSocket", "connection: upgrade", lower-case header names → 101', async (tt) => {
+    const raw = request([
+      `GET ${path} HTTP/1.1`,
+      `host: ${host}`,
+      'upgrade: WebSocket',
+      'connection: upgrade',
+      'sec-websocket-key: {key}',
+      'sec-websocket-version: 13',
+    ]);
+    check101(tt, await exchange(tt, raw));
+  });
+  const protoCheck = (tt: HC, ex: Exchange) => {
+    const h = check101(tt, ex);
+    if (!h) return;
+    const p = headerTokens(h.headers['sec-websocket-protocol']);
+    tt.a.equal(p.length, 1, 'exactly one subprotocol selected', { found: h.headers['sec-websocket-protocol'] });
+    tt.a.ok(p.length === 1 && ['a', 'b'].includes(p[0]!), `selected protocol ${p[0]} was offered`);
+  };
+  add('H.9.1', 'Sec-WebSocket-Protocol: a, b on one line → 101 selecting a or b', async (tt) => {
+    protoCheck(tt, await exchange(tt, base({ 'Sec-WebSocket-Protocol': 'a, b' })));
+  });
+  add('H.9.2', 'Sec-WebSocket-Protocol a and b on two header lines → 101 selecting a or b', async (tt) => {
+    const raw = base().replace(CRLF + CRLF, `${CRLF}Sec-WebSocket-Protocol: a${CRLF}Sec-WebSocket-Protocol: b${CRLF}${CRLF}`);
+    protoCheck(tt, await exchange(tt, raw));
+  });
+  add('H.9.3', 'no protocol offered → no Sec-WebSocket-Protocol in the response', async (tt) => {
+    const h = check101(tt, await exchange(tt, base()));
+    if (h) tt.a.equal(h.headers['sec-websocket-protocol'], undefined, 'no Sec-WebSocket-Protocol');
+  });
+  add('H.10', 'unknown extension offered → ignored (101, no Sec-WebSocket-Extensions)', async (tt) => {
+    const h = check101(tt, await exchange(tt, base({ 'Sec-WebSocket-Extensions': 'x-unknown-extension; foo=1' })));
+    if (h) tt.a.equal(h.headers['sec-websocket-extensions'], undefined, 'no Sec-WebSocket-Extensions');
+  });
+  const big = o.oversizedHeaderBytes ?? 64 * 1024;
+  expectStatus(
+    'H.11',
+    `header block of ${big} bytes → 431 (or 400), not 101`,
+    base({ 'X-Padding': 'p'.repeat(big) }),
+    (s) => s === 431 || s === 400,
+  );
+  add('H.12', 'garbage bytes instead of a request → connection closed, no 101; the server still accepts a good request', async (tt) => {
+    const ex = await exchange(tt, () => Uint8Array.from({ length: 300 }, (_, i) => (i * 37 + 1) % 256));
+    if (ex.result.kind === 'response') {
+      tt.a.not(ex.result.head.status, 101, `answered ${ex.result.head.status}, not 101`);
+      const how = await waitClosed(ex.sock, timeout);
+      tt.a.pass(`then the connection was closed (${how})`);
+    } else {
+      tt.a.pass(`connection closed (${ex.result.how})`);
+    }
+    check101(tt, await exchange(tt, base()));
+  });
+
+  await t.test(`H HTTP/1.1 handshake [${o.host}:${o.port}${o.tls ? ' tls' : ''}]`, async (tt) => {
+    const match = (id: string, k: string) => id === k || id.startsWith(k + '.');
+    for (const c of cases) {
+      if (o.only && !o.only.some((k) => match(c.id, k))) continue;
+      const opts: TestOpts = { timeout: 20000 };
+      const dev = Object.entries(o.knownDeviations ?? {}).find(([k]) => match(c.id, k));
+      const todo = dev ? `known deviation: ${dev[1]}` : undefined;
+      await tt.test(`${c.id} ${c.title}${todo ? ' [known deviation]' : ''}`, opts, async (ct) => {
+        const a = makeAssert(ct, todo);
+        await runBody(a, todo, () => c.run({ a, teardown: (fn) => ct.teardown(fn) }));
+      });
+    }
+  });
+}

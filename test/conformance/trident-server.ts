@@ -1,0 +1,41 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { WebSocketServer } from '../../src/index.js';
+
+/** The limits the conformance suite is told about; the server is configured with exactly these. */
+export const LIMITS = { maxMessageSize: 1024 * 1024, maxFrames: 200 };
+
+/**
+ * Corrupt DEFLATE data breaks the extension's payload transformation, which we
+ * answer with 1002 like any other framing error (RFC 7692 names no code; see
+ * src/protocol/deflate/per-message-deflate.ts).
+ */
+export const EXPECT = { invalidDeflateCloseCode: 1002, tooManyFramesCloseCode: 1009 };
+
+/**
+ * Our server configured as the suite's contract says: `/echo` echoes every
+ * message with its type, permessage-deflate on, known limits.
+ */
+export async function startTridentEcho(options: { tls?: boolean } = {}) {
+  const server = new WebSocketServer({
+    noServer: true,
+    path: '/echo',
+    perMessageDeflate: true,
+    maxMessageSize: LIMITS.maxMessageSize,
+    maxFramesPerMessage: LIMITS.maxFrames,
+    maxHeaderSize: 16 * 1024,
+  });
+  server.on('connection', (ws) => {
+    ws.on('message', (data: Buffer, isBinary: boolean) => ws.send(data, { binary: isBinary }));
+  });
+  let tls;
+  if (options.tls) {
+    const dir = mkdtempSync(join(tmpdir(), 'trident-conf-'));
+    execFileSync('sh', ['scripts/gen-certs.sh', dir]);
+    tls = { cert: readFileSync(join(dir, 'server.crt')), key: readFileSync(join(dir, 'server.key')) };
+  }
+  const { port } = await server.listen({ host: '127.0.0.1', port: 0, tls });
+  return { server, port };
+}

@@ -1,0 +1,80 @@
+import t from 'tap';
+import { encodeFrame, encodeTextFrame } from '../../src/protocol/frame-encoder.js';
+import { applyMask } from '../../src/protocol/mask.js';
+import { Receiver } from '../../src/protocol/receiver.js';
+
+const flat = (frame: Buffer | Buffer[]): Buffer => (Array.isArray(frame) ? Buffer.concat(frame) : frame);
+const unmasked = { fin: true, rsv1: false, mask: false };
+
+t.test('unmasked server frames, exact bytes (RFC 6455 §5.7)', async (t) => {
+  t.same(flat(encodeFrame(0x1, Buffer.from('Hello'), unmasked)), Buffer.from([0x81, 0x05, 0x48, 0x65, 0x6c, 0x6c, 0x6f]));
+  t.same(flat(encodeFrame(0x1, Buffer.from('Hel'), { ...unmasked, fin: false })), Buffer.from([0x01, 0x03, 0x48, 0x65, 0x6c]));
+  t.same(flat(encodeFrame(0x0, Buffer.from('lo'), unmasked)), Buffer.from([0x80, 0x02, 0x6c, 0x6f]));
+  t.same(flat(encodeFrame(0x9, Buffer.from('Hello'), unmasked)), Buffer.from([0x89, 0x05, 0x48, 0x65, 0x6c, 0x6c, 0x6f]));
+  t.same(flat(encodeFrame(0x2, Buffer.alloc(0), { ...unmasked, rsv1: true })), Buffer.from([0xc2, 0x00]));
+  t.same(flat(encodeTextFrame('Hello', unmasked)), Buffer.from([0x81, 0x05, 0x48, 0x65, 0x6c, 0x6c, 0x6f]));
+});
+
+t.test('minimal length encodings at every boundary', async (t) => {
+  const cases: Array<[number, number[]]> = [
+    [125, [0x82, 125]],
+    [126, [0x82, 126, 0x00, 0x7e]],
+    [65535, [0x82, 126, 0xff, 0xff]],
+    [65536, [0x82, 127, 0, 0, 0, 0, 0, 1, 0, 0]],
+    [5 * 2 ** 20, [0x82, 127, 0, 0, 0, 0, 0, 0x50, 0, 0]],
+  ];
+  for (const [length, header] of cases) {
+    const payload = Buffer.alloc(length, 0xab);
+    const bytes = flat(encodeFrame(0x2, payload, unmasked));
+    t.same(bytes.subarray(0, header.length), Buffer.from(header), `header for ${length}`);
+    t.equal(bytes.length, header.length + length);
+    t.ok(bytes.subarray(header.length).equals(payload), `payload for ${length}`);
+  }
+});
+
+t.test('large payloads are not copied; small ones are merged', async (t) => {
+  const big = Buffer.alloc(100_000, 1);
+  const parts = encodeFrame(0x2, big, unmasked);
+  t.ok(Array.isArray(parts));
+  t.equal((parts as Buffer[])[1], big, 'the payload buffer itself is sent');
+  t.notOk(Array.isArray(encodeFrame(0x2, Buffer.alloc(100), unmasked)));
+});
+
+t.test('masked client frames round-trip through a server receiver', async (t) => {
+  for (const length of [0, 1, 3, 4, 5, 31, 32, 33, 125, 126, 1000, 65536, 200_001]) {
+    const payload = Buffer.alloc(length).map((_, i) => (i * 7) % 256);
+    const original = Buffer.from(payload);
+    const frame = flat(encodeFrame(0x2, payload, { fin: true, rsv1: false, mask: true }));
+    t.ok(payload.equals(original), 'caller payload untouched');
+    t.equal(frame[1] & 0x80, 0x80, 'mask bit set');
+    const r = new Receiver({ expectMasked: true, maxMessageSize: 1 << 20, maxFramesPerMessage: 10, compression: false });
+    r.push(frame);
+    t.same(r.read(), { type: 'message', binary: true, data: original }, `length ${length}`);
+  }
+  const text = flat(encodeTextFrame('héllo 😀', { fin: true, rsv1: false, mask: true }));
+  const r = new Receiver({ expectMasked: true, maxMessageSize: 100, maxFramesPerMessage: 10, compression: false });
+  r.push(text);
+  t.same(r.read(), { type: 'message', binary: false, data: Buffer.from('héllo 😀') });
+});
+
+t.test('consecutive masked frames use different keys', async (t) => {
+  const keys = new Set<string>();
+  for (let i = 0; i < 50; i++) {
+    const frame = flat(encodeFrame(0x2, Buffer.alloc(4), { fin: true, rsv1: false, mask: true }));
+    keys.add(frame.subarray(2, 6).toString('hex'));
+  }
+  t.ok(keys.size >= 49, `${keys.size} distinct keys of 50`);
+});
+
+t.test('applyMask equals the byte-wise definition at any alignment and key offset', async (t) => {
+  const key = Buffer.from([0x01, 0x80, 0xfe, 0x7f]);
+  const backing = Buffer.alloc(300).map((_, i) => i & 0xff);
+  for (const offset of [0, 1, 2, 3]) {
+    for (const keyOffset of [0, 1, 2, 3]) {
+      const data = Buffer.from(backing).subarray(offset, offset + 257);
+      const expected = Buffer.from(data.map((byte, i) => byte ^ key[(i + keyOffset) & 3]));
+      applyMask(data, key, keyOffset);
+      t.ok(data.equals(expected), `offset ${offset}, key offset ${keyOffset}`);
+    }
+  }
+});
