@@ -73,7 +73,8 @@ export function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv): ServeCon
     const flag = values[name];
     if (flag !== undefined) return String(flag);
     const variable = OPTIONS[name].env;
-    return variable ? env[variable] : undefined;
+    // An empty variable counts as unset, as in most shells' `VAR= cmd` idiom.
+    return variable && env[variable] !== '' ? env[variable] : undefined;
   };
   if (get('help') !== undefined) return 'help';
   const cert = get('cert') ?? 'certs/server.crt';
@@ -83,10 +84,15 @@ export function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv): ServeCon
     throw new Error(`certificate or key not found: ${cert}, ${key}`);
   }
   const noDeflate = get('no-deflate');
+  const tlsPort = haveTls ? port('port', get('port'), 8443) : null;
+  const httpPort = port('http-port', get('http-port'), 8080);
+  if (tlsPort === null && httpPort === null) {
+    throw new Error('nothing to serve: --http-port is off and no certificate was found (run `npm run certs`)');
+  }
   return {
     host: get('host') ?? '127.0.0.1',
-    port: haveTls ? port('port', get('port'), 8443) : null,
-    httpPort: port('http-port', get('http-port'), 8080),
+    port: tlsPort,
+    httpPort,
     cert: haveTls ? cert : null,
     key: haveTls ? key : null,
     logLevel: get('log-level') ?? 'info',

@@ -49,11 +49,15 @@ function answerClientError(error: NodeJS.ErrnoException, socket: Duplex, logger:
   const status =
     error.code === 'HPE_HEADER_OVERFLOW' ? 431 : error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
   const peer = (socket as Duplex & { remoteAddress?: string }).remoteAddress;
-  if (error.code === 'ECONNRESET') {
-    logger.debug({ peer }, 'client reset the connection before its request was complete');
-  } else {
-    logger.info({ peer, status, code: error.code, reason: error.message }, 'bad HTTP request');
+  // Transport failures (a reset, or a TLS alert such as a client refusing our
+  // certificate) are not bad requests, and there is nobody to answer.
+  const transportFailure = error.code === 'ECONNRESET' || error.code === 'EPIPE' || /^ERR_SSL_/.test(error.code ?? '');
+  if (transportFailure) {
+    logger.debug({ peer, code: error.code }, 'connection failed before a request was complete');
+    socket.destroy();
+    return;
   }
+  logger.info({ peer, status, code: error.code, reason: error.message }, 'bad HTTP request');
   if (socket.writable && !(socket as Duplex & { _httpMessage?: unknown })._httpMessage) {
     const body = `${http.STATUS_CODES[status]}\n`;
     socket.end(

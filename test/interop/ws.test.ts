@@ -7,7 +7,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import https from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import WS, { WebSocketServer as WSServer } from 'ws';
 import { WebSocket, WebSocketServer } from '../../src/index.js';
 
@@ -22,7 +22,7 @@ const payloads: Array<[string, string | Buffer]> = [
   ['unicode text', 'κόσμε 😀 \u{10ffff}'],
   ['binary 125', Buffer.alloc(125, 1)],
   ['binary 126', Buffer.alloc(126, 2)],
-  ['binary 64 KiB', Buffer.alloc(65536).map((_, i) => i % 256)],
+  ['binary 64 KiB', Buffer.from(Array.from({ length: 65536 }, (_, i) => i % 256))],
   ['text 200 KiB', 'abcdefghij'.repeat(20_000)],
   ['binary 3 MiB random', Buffer.from(Array.from({ length: 3 << 20 }, (_, i) => (i * 2654435761) >>> 24))],
 ];
@@ -37,7 +37,7 @@ async function trident(options: { perMessageDeflate: boolean; tls?: boolean }) {
   return { server, url: `${options.tls ? 'wss' : 'ws'}://localhost:${port}/echo` };
 }
 
-async function echoAll(t: Tap.Test, send: (data: string | Buffer) => void, received: AsyncIterator<[Buffer, boolean]>): Promise<void> {
+async function echoAll(t: Test, send: (data: string | Buffer) => void, received: AsyncIterator<[Buffer, boolean]>): Promise<void> {
   for (const [name, payload] of payloads) {
     send(payload);
     const { value } = await received.next();

@@ -1,4 +1,5 @@
 import t from 'tap';
+import { ProtocolError } from '../../src/protocol/errors.js';
 import { decodeClosePayload, encodeClosePayload, truncateCloseReason } from '../../src/protocol/close-frame.js';
 
 t.test('encode', async (t) => {
@@ -13,8 +14,8 @@ t.test('encode', async (t) => {
 t.test('decode', async (t) => {
   t.same(decodeClosePayload(Buffer.alloc(0)), { code: 1005, reason: '' });
   t.same(decodeClosePayload(Buffer.from([0x0b, 0xb8, 0xc3, 0xa9])), { code: 3000, reason: 'é' });
-  t.throws(() => decodeClosePayload(Buffer.from([3])), { closeCode: 1002 });
-  t.throws(() => decodeClosePayload(Buffer.from([0x03, 0xe8, 0xc3])), { closeCode: 1007 });
+  t.throws(() => decodeClosePayload(Buffer.from([3])), new ProtocolError(1002, 'WS_ERR_INVALID_CLOSE_PAYLOAD', 'close frame payload of 1 byte'));
+  t.throws(() => decodeClosePayload(Buffer.from([0x03, 0xe8, 0xc3])), new ProtocolError(1007, 'WS_ERR_INVALID_UTF8', 'close reason is not valid UTF-8'));
 });
 
 t.test('truncate reasons on code point boundaries', async (t) => {
