@@ -1,7 +1,7 @@
 import type { SecureContextOptions } from 'node:tls';
 import pino, { type Logger } from 'pino';
 import { resolveDeflateOptions, type DeflateOptions } from '../protocol/deflate/negotiation.js';
-import { ZlibLimiter } from '../protocol/deflate/per-message-deflate.js';
+import { ZlibLimiter } from '../protocol/deflate/zlib-limiter.js';
 import { resolveSessionLimits, type SessionLimits } from '../session/options.js';
 import type { WebSocket } from '../session/websocket.js';
 import { openHttp1Client } from '../transports/http1/client-handshake.js';

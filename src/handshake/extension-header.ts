@@ -18,6 +18,8 @@
  * negotiator, so parameters are returned in order, duplicates included.
  */
 
+import { isToken, isTokenChar } from './tokens.js';
+
 export type ExtensionParamValue = string | true;
 
 export interface ExtensionOffer {
@@ -27,17 +29,6 @@ export interface ExtensionOffer {
   params: Array<[string, ExtensionParamValue]>;
 }
 
-/**
- * RFC 7230 §3.2.6 tchar:
- *   "!" / "#" / "$" / "%" / "&" / "'" / "*" / "+" / "-" / "." /
- *   "^" / "_" / "`" / "|" / "~" / DIGIT / ALPHA
- */
-const TCHAR = new Uint8Array(128);
-for (const c of "!#$%&'*+-.^_`|~") TCHAR[c.charCodeAt(0)] = 1;
-for (let c = 0x30; c <= 0x39; c++) TCHAR[c] = 1;
-for (let c = 0x41; c <= 0x5a; c++) TCHAR[c] = 1;
-for (let c = 0x61; c <= 0x7a; c++) TCHAR[c] = 1;
-
 const SP = 0x20;
 const HTAB = 0x09;
 const COMMA = 0x2c;
@@ -45,19 +36,6 @@ const SEMICOLON = 0x3b;
 const EQUALS = 0x3d;
 const DQUOTE = 0x22;
 const BACKSLASH = 0x5c;
-
-function isTchar(code: number): boolean {
-  return code < 128 && TCHAR[code] === 1;
-}
-
-/** True if `s` is a non-empty RFC 7230 token. */
-export function isToken(s: string): boolean {
-  if (s.length === 0) return false;
-  for (let i = 0; i < s.length; i++) {
-    if (!isTchar(s.charCodeAt(i))) return false;
-  }
-  return true;
-}
 
 function describe(s: string, i: number): string {
   if (i >= s.length) return 'end of header';
@@ -80,7 +58,7 @@ function parseLine(s: string, out: ExtensionOffer[]): void {
   };
   const readToken = (): string => {
     const start = i;
-    while (i < len && isTchar(s.charCodeAt(i))) i++;
+    while (i < len && isTokenChar(s.charCodeAt(i))) i++;
     return s.slice(start, i);
   };
   /** `i` is on the opening DQUOTE; returns the unescaped content. */

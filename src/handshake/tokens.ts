@@ -1,8 +1,25 @@
-/** RFC 9110 §5.6.2 token characters. */
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+/**
+ * RFC 9110 §5.6.2 tchar:
+ *   "!" / "#" / "$" / "%" / "&" / "'" / "*" / "+" / "-" / "." /
+ *   "^" / "_" / "`" / "|" / "~" / DIGIT / ALPHA
+ */
+const TCHAR = new Uint8Array(128);
+for (const c of "!#$%&'*+-.^_`|~") TCHAR[c.charCodeAt(0)] = 1;
+for (let c = 0x30; c <= 0x39; c++) TCHAR[c] = 1;
+for (let c = 0x41; c <= 0x5a; c++) TCHAR[c] = 1;
+for (let c = 0x61; c <= 0x7a; c++) TCHAR[c] = 1;
 
+export function isTokenChar(code: number): boolean {
+  return code < 128 && TCHAR[code] === 1;
+}
+
+/** True if `value` is a non-empty token (RFC 9110 §5.6.2). */
 export function isToken(value: string): boolean {
-  return TOKEN.test(value);
+  if (value.length === 0) return false;
+  for (let i = 0; i < value.length; i++) {
+    if (!isTokenChar(value.charCodeAt(i))) return false;
+  }
+  return true;
 }
 
 /**

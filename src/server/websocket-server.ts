@@ -7,7 +7,7 @@ import type { NegotiationOptions } from '../handshake/negotiate.js';
 import type { HandshakeRequest } from '../handshake/request.js';
 import { HandshakeRejection } from '../handshake/rejection.js';
 import { resolveDeflateOptions } from '../protocol/deflate/negotiation.js';
-import { ZlibLimiter } from '../protocol/deflate/per-message-deflate.js';
+import { ZlibLimiter } from '../protocol/deflate/zlib-limiter.js';
 import { CloseCode } from '../protocol/close-codes.js';
 import { resolveSessionLimits, type SessionLimits } from '../session/options.js';
 import { WebSocket } from '../session/websocket.js';

@@ -1,5 +1,6 @@
 import t from 'tap';
-import { formatExtension, isToken, parseExtensionHeader } from '../../src/handshake/extension-header.js';
+import { formatExtension, parseExtensionHeader } from '../../src/handshake/extension-header.js';
+import { isToken } from '../../src/handshake/tokens.js';
 
 t.test('parses a single extension without parameters', async (t) => {
   t.same(parseExtensionHeader(['permessage-deflate']), [{ name: 'permessage-deflate', params: [] }]);

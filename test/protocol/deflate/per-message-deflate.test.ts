@@ -6,7 +6,8 @@ import vm from 'node:vm';
 import zlib from 'node:zlib';
 import { ProtocolError } from '../../../src/protocol/errors.js';
 import type { DeflateParams } from '../../../src/protocol/deflate/negotiation.js';
-import { PerMessageDeflate, ZlibLimiter, type LimiterJob } from '../../../src/protocol/deflate/per-message-deflate.js';
+import { PerMessageDeflate } from '../../../src/protocol/deflate/per-message-deflate.js';
+import { ZlibLimiter, type LimiterJob } from '../../../src/protocol/deflate/zlib-limiter.js';
 
 const TAIL = Buffer.from([0x00, 0x00, 0xff, 0xff]);
 const hex = (s: string) => Buffer.from(s.replace(/\s+/g, ''), 'hex');
