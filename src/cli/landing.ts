@@ -1,10 +1,12 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
+import type { TLSSocket } from 'node:tls';
 
 /**
  * The plain HTTP side of the binary: `/` says what this server speaks and lets
  * a browser try the echo endpoint; everything else is 404.
  */
-export function landingPage(req: IncomingMessage, res: ServerResponse): void {
+export function landingPage(req: IncomingMessage | Http2ServerRequest, res: ServerResponse | Http2ServerResponse): void {
   const path = (req.url ?? '/').split('?')[0];
   if (path !== '/') {
     res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' });
@@ -16,18 +18,19 @@ export function landingPage(req: IncomingMessage, res: ServerResponse): void {
     res.end('method not allowed\n');
     return;
   }
-  const secure = 'encrypted' in req.socket && Boolean(req.socket.encrypted);
+  const secure = req.httpVersionMajor === 2 ? (req as Http2ServerRequest).scheme === 'https' : Boolean((req.socket as TLSSocket).encrypted);
+  const host = req.httpVersionMajor === 2 ? (req as Http2ServerRequest).authority : req.headers.host;
   const body = `<!doctype html>
 <html lang="en">
 <head><meta charset="utf-8"><title>trident-ws</title></head>
 <body>
 <h1>trident-ws</h1>
 <p>You reached this page over <strong id="http-version">HTTP/${req.httpVersion}</strong>${secure ? ' with TLS' : ''}.</p>
-<p>This server speaks WebSocket (RFC 6455, version 13) over HTTP/1.1 Upgrade,
-with permessage-deflate (RFC 7692).</p>
+<p>This server speaks WebSocket (RFC 6455, version 13) over HTTP/1.1 Upgrade and,
+on its TLS port, over HTTP/2 extended CONNECT (RFC 8441), with permessage-deflate (RFC 7692).</p>
 <ul>
-  <li><code>${secure ? 'wss' : 'ws'}://${escapeHtml(req.headers.host ?? 'host')}/echo</code>: every message comes back, text as text, binary as binary</li>
-  <li><code>${secure ? 'wss' : 'ws'}://${escapeHtml(req.headers.host ?? 'host')}/chat/&lt;room&gt;</code>: every message goes to everyone in the room</li>
+  <li><code>${secure ? 'wss' : 'ws'}://${escapeHtml(host ?? 'host')}/echo</code>: every message comes back, text as text, binary as binary</li>
+  <li><code>${secure ? 'wss' : 'ws'}://${escapeHtml(host ?? 'host')}/chat/&lt;room&gt;</code>: every message goes to everyone in the room</li>
 </ul>
 <p><button id="try">Try /echo</button> <output id="result"></output></p>
 <script>
@@ -42,7 +45,8 @@ document.getElementById('try').onclick = () => {
 </html>
 `;
   res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'content-length': Buffer.byteLength(body) });
-  res.end(req.method === 'HEAD' ? undefined : body);
+  if (req.method === 'HEAD') res.end();
+  else res.end(body);
 }
 
 function escapeHtml(text: string): string {

@@ -6,7 +6,8 @@ export interface HandshakeRequestInit {
   method: string;
   /** The `:protocol` pseudo-header of an extended CONNECT (RFC 8441 §4); absent on HTTP/1.1. */
   connectProtocol?: string | undefined;
-  scheme: 'http' | 'https';
+  /** 'http' or 'https' (from the connection on HTTP/1.1, from :scheme on HTTP/2 and HTTP/3). */
+  scheme: string;
   authority: string;
   /** Path and query, as in an HTTP request target (`/chat/lobby?x=1`). */
   url: string;
@@ -27,7 +28,7 @@ export class HandshakeRequest {
   readonly transport: TransportName;
   readonly method: string;
   readonly connectProtocol: string | undefined;
-  readonly scheme: 'http' | 'https';
+  readonly scheme: string;
   readonly authority: string;
   /** Path and query (named like Node's `IncomingMessage.url`). */
   readonly url: string;

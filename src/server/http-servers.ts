@@ -1,46 +1,100 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
-import https from 'node:https';
+import http2, { type Http2SecureServer, type Http2Server, type Http2ServerRequest, type Http2ServerResponse, type Http2Session } from 'node:http2';
+import type https from 'node:https';
 import type { Duplex } from 'node:stream';
 import type { SecureContextOptions, TlsOptions } from 'node:tls';
 import type { Logger } from 'pino';
 
-export type RequestHandler = (req: IncomingMessage, res: ServerResponse) => void;
-export type HttpServer = http.Server | https.Server;
+export type RequestHandler = (
+  req: IncomingMessage | Http2ServerRequest,
+  res: ServerResponse | Http2ServerResponse,
+) => void;
+export type Http2AnyServer = Http2Server | Http2SecureServer;
+export type AnyHttpServer = http.Server | https.Server | Http2AnyServer;
 
-export interface OwnedServerLimits {
+export function isHttp2Server(server: AnyHttpServer): server is Http2AnyServer {
+  return typeof (server as Http2AnyServer).updateSettings === 'function';
+}
+
+/** HTTP/2 flow control and concurrency of servers created by `listen()`. */
+export interface Http2Limits {
+  /** SETTINGS_MAX_CONCURRENT_STREAMS: WebSockets (and requests) at once on one connection; default 1000. */
+  maxConcurrentStreams?: number;
+  /**
+   * SETTINGS_INITIAL_WINDOW_SIZE, the per-stream receive window; default 1 MiB.
+   * The 64 KiB default of HTTP/2 would cap each WebSocket at one window per round trip.
+   */
+  streamWindowSize?: number;
+  /** The connection receive window; default 16 MiB, so a few paused streams cannot starve the others. */
+  connectionWindowSize?: number;
+}
+
+export interface OwnedServerOptions {
+  tls?: SecureContextOptions & TlsOptions;
+  /** Cleartext HTTP/2 with prior knowledge (h2c) instead of HTTP/1.1, for backends behind a TLS-terminating proxy. */
+  h2c?: boolean;
   handshakeTimeout: number;
   maxHeaderSize: number;
+  http2: Http2Limits;
 }
 
 /** Plain requests to a server that only speaks WebSocket get 426 (RFC 9110 §15.5.22). */
 export const upgradeRequired: RequestHandler = (_req, res) => {
   const body = 'This endpoint speaks WebSocket only.\n';
-  res.writeHead(426, { upgrade: 'websocket', connection: 'Upgrade', 'content-type': 'text/plain; charset=utf-8' });
+  if (_req.httpVersionMajor === 2) {
+    (res as Http2ServerResponse).writeHead(426, { 'content-type': 'text/plain; charset=utf-8' });
+  } else {
+    (res as ServerResponse).writeHead(426, { upgrade: 'websocket', connection: 'Upgrade', 'content-type': 'text/plain; charset=utf-8' });
+  }
   res.end(body);
 };
 
 /**
- * Creates the HTTP/1.1 server behind `WebSocketServer.listen()`, with the limits
- * against slow or oversized handshakes applied by Node's own parser: the whole
- * request head must arrive within `handshakeTimeout` (408), and may not exceed
- * `maxHeaderSize` (431).
+ * Creates the server behind `WebSocketServer.listen()`:
+ * - with TLS, one port for HTTP/2 and HTTP/1.1 chosen by ALPN (RFC 7301), so
+ *   browsers reach WebSockets over RFC 8441 or RFC 6455 on the same port;
+ * - without, HTTP/1.1 (or h2c with prior knowledge when asked).
+ * Slow or oversized request heads are refused by Node's own parsers: the head
+ * must arrive within `handshakeTimeout` (408) and fit `maxHeaderSize` (431).
  */
-export function createOwnedServer(
-  tls: (SecureContextOptions & TlsOptions) | undefined,
-  limits: OwnedServerLimits,
-  onRequest: RequestHandler,
-  logger: Logger,
-): HttpServer {
-  const options: http.ServerOptions = {
-    maxHeaderSize: limits.maxHeaderSize,
-    headersTimeout: limits.handshakeTimeout,
-    requestTimeout: limits.handshakeTimeout,
-    // Node checks the two timeouts above on this period (default 30 s).
-    connectionsCheckingInterval: Math.max(100, Math.min(1000, Math.floor(limits.handshakeTimeout / 4))),
+export function createOwnedServer(options: OwnedServerOptions, onRequest: RequestHandler, logger: Logger): AnyHttpServer {
+  const { handshakeTimeout, maxHeaderSize } = options;
+  // Node checks headersTimeout/requestTimeout on this period (default 30 s).
+  const connectionsCheckingInterval = Math.max(100, Math.min(1000, Math.floor(handshakeTimeout / 4)));
+  const http1Options: http.ServerOptions = {
+    maxHeaderSize,
+    headersTimeout: handshakeTimeout,
+    requestTimeout: handshakeTimeout,
+    connectionsCheckingInterval,
     keepAliveTimeout: 5000,
   };
-  const server = tls ? https.createServer({ ...options, ...tls }, onRequest) : http.createServer(options, onRequest);
+  let server: AnyHttpServer;
+  if (options.tls || options.h2c) {
+    const settings: http2.Settings = {
+      enableConnectProtocol: true,
+      maxConcurrentStreams: options.http2.maxConcurrentStreams ?? 1000,
+      initialWindowSize: options.http2.streamWindowSize ?? 1024 * 1024,
+      maxHeaderListSize: maxHeaderSize,
+    };
+    const handler = onRequest as (req: Http2ServerRequest, res: Http2ServerResponse) => void;
+    server = options.tls
+      ? http2.createSecureServer({ ...options.tls, allowHTTP1: true, settings }, handler)
+      : http2.createServer({ settings }, handler);
+    if (options.tls) {
+      // The HTTP/1.1 side of allowHTTP1 reads these from the server object.
+      Object.assign(server, { headersTimeout: handshakeTimeout, requestTimeout: handshakeTimeout, connectionsCheckingInterval, maxHeaderSize });
+    }
+    const connectionWindow = options.http2.connectionWindowSize ?? 16 * 1024 * 1024;
+    server.on('session', (session: Http2Session) => {
+      session.on('error', (error) => logger.debug({ err: error }, 'HTTP/2 session error'));
+      session.setLocalWindowSize(connectionWindow);
+    });
+    server.on('sessionError', (error) => logger.debug({ err: error }, 'HTTP/2 session error'));
+  } else {
+    server = http.createServer(http1Options, onRequest as (req: IncomingMessage, res: ServerResponse) => void);
+  }
   server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => answerClientError(error, socket, logger));
+  server.on('tlsClientError', (error: Error) => logger.debug({ err: error }, 'TLS handshake failed'));
   return server;
 }
 

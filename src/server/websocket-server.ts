@@ -1,21 +1,31 @@
 import { EventEmitter } from 'node:events';
 import type { IncomingMessage } from 'node:http';
+import type { Http2Session, IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2';
 import type { AddressInfo, Socket } from 'node:net';
 import type { SecureContextOptions, TlsOptions } from 'node:tls';
 import pino, { type Logger } from 'pino';
+import { validateHttp1Upgrade } from '../handshake/http1-validation.js';
 import type { NegotiationOptions } from '../handshake/negotiate.js';
-import type { HandshakeRequest } from '../handshake/request.js';
 import { HandshakeRejection } from '../handshake/rejection.js';
+import type { HandshakeRequest } from '../handshake/request.js';
+import { CloseCode } from '../protocol/close-codes.js';
 import { resolveDeflateOptions } from '../protocol/deflate/negotiation.js';
 import { ZlibLimiter } from '../protocol/deflate/zlib-limiter.js';
-import { CloseCode } from '../protocol/close-codes.js';
 import { resolveSessionLimits, type SessionLimits } from '../session/options.js';
 import { WebSocket } from '../session/websocket.js';
-import { writeRejection } from '../transports/http1/raw-response.js';
 import { handleHttp1Upgrade, requestFromIncoming } from '../transports/http1/server-upgrade.js';
-import { validateHttp1Upgrade } from '../handshake/http1-validation.js';
+import { handleHttp2Stream, requestFromHttp2 } from '../transports/http2/server-stream.js';
+import { attachHttp1 } from './attach-http1.js';
+import { attachHttp2 } from './attach-http2.js';
 import { logRejection, type ServerContext } from './context.js';
-import { createOwnedServer, upgradeRequired, type HttpServer, type RequestHandler } from './http-servers.js';
+import {
+  createOwnedServer,
+  isHttp2Server,
+  upgradeRequired,
+  type AnyHttpServer,
+  type Http2Limits,
+  type RequestHandler,
+} from './http-servers.js';
 
 export interface ServerOptions extends NegotiationOptions, Partial<SessionLimits> {
   /** Listen right away on this port (like `ws`); see also `listen()`. */
@@ -23,9 +33,9 @@ export interface ServerOptions extends NegotiationOptions, Partial<SessionLimits
   host?: string;
   /** Certificate and key for wss:// when listening on a port. */
   tls?: SecureContextOptions & TlsOptions;
-  /** Serve WebSockets on an existing http/https server (its 'upgrade' event). */
-  server?: HttpServer;
-  /** Neither listen nor attach: the application calls `handleUpgrade()` itself. */
+  /** Serve WebSockets on an existing http, https or http2 server. */
+  server?: AnyHttpServer;
+  /** Neither listen nor attach: the application calls `handleUpgrade()` / `handleStream()` itself. */
   noServer?: boolean;
   /** Serve only this exact path (`/chat`); other paths are left to other handlers or refused with 404. */
   path?: string;
@@ -35,6 +45,8 @@ export interface ServerOptions extends NegotiationOptions, Partial<SessionLimits
   handshakeTimeout?: number;
   /** Largest request head accepted on servers this object creates; default 16 KiB (431 beyond). */
   maxHeaderSize?: number;
+  /** HTTP/2 limits of servers this object creates. */
+  http2?: Http2Limits;
   /** A pino logger; sessions log through child loggers with transport, session id and peer. Default: silent. */
   logger?: Logger;
 }
@@ -42,24 +54,28 @@ export interface ServerOptions extends NegotiationOptions, Partial<SessionLimits
 export interface ListenOptions {
   port?: number;
   host?: string;
+  /** With TLS the port speaks HTTP/2 and HTTP/1.1 (ALPN); without, HTTP/1.1. */
   tls?: SecureContextOptions & TlsOptions;
-  /** Handler for plain HTTP requests on this port; default answers 426. */
+  /** Cleartext HTTP/2 with prior knowledge (h2c) instead of HTTP/1.1; ignored with `tls`. */
+  h2c?: boolean;
+  /** Handler for plain HTTP requests on this port (HTTP/1.1 or HTTP/2); default answers 426. */
   onRequest?: RequestHandler;
 }
 
 /**
- * The WebSocket server. It listens on its own ports (ws:// and wss://),
- * attaches to servers the application already has, or takes upgrades handed
- * to it; every transport front-end feeds sessions into the same 'connection'
- * event and the same shutdown.
+ * The WebSocket server. It listens on its own ports (ws://, wss:// over
+ * HTTP/1.1 and HTTP/2), attaches to servers the application already has, or
+ * takes handshakes handed to it; every transport front-end feeds sessions into
+ * the same 'connection' event and the same shutdown.
  */
 export class WebSocketServer extends EventEmitter {
   /** Sessions that are open or closing. */
   readonly clients = new Set<WebSocket>();
   private readonly context: ServerContext;
   private readonly options: ServerOptions;
-  private readonly ownedServers: HttpServer[] = [];
-  private readonly attached = new Map<HttpServer, (req: IncomingMessage, socket: Socket, head: Buffer) => void>();
+  private readonly ownedServers: AnyHttpServer[] = [];
+  private readonly detachers = new Map<AnyHttpServer, () => void>();
+  private readonly http2Sessions = new Set<Http2Session>();
   private closing = false;
   private closed: Promise<void> | null = null;
 
@@ -101,17 +117,25 @@ export class WebSocketServer extends EventEmitter {
     return this.options.path === undefined || request.pathname === this.options.path;
   }
 
-  /** Starts an HTTP/1.1 (or, with `tls`, HTTPS) listener that serves WebSockets; can be called for several ports. */
+  /**
+   * Starts a listener that serves WebSockets: with `tls`, HTTP/2 (RFC 8441) and
+   * HTTP/1.1 on one port; without, HTTP/1.1 (or h2c). Can be called for several ports.
+   */
   async listen(options: ListenOptions = {}): Promise<AddressInfo> {
     if (this.closing) throw new Error('server is closed');
     const server = createOwnedServer(
-      options.tls,
-      { handshakeTimeout: this.context.handshakeTimeout, maxHeaderSize: this.options.maxHeaderSize ?? 16 * 1024 },
+      {
+        tls: options.tls,
+        h2c: options.h2c,
+        handshakeTimeout: this.context.handshakeTimeout,
+        maxHeaderSize: this.options.maxHeaderSize ?? 16 * 1024,
+        http2: this.options.http2 ?? {},
+      },
       this.misdirectedHandshakes(options.onRequest ?? upgradeRequired),
       this.context.logger,
     );
     this.ownedServers.push(server);
-    this.attach(server);
+    this.attachServer(server, true);
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(options.port ?? 0, options.host, () => {
@@ -121,35 +145,10 @@ export class WebSocketServer extends EventEmitter {
     });
     server.on('error', (error) => this.emit('error', error));
     const address = server.address() as AddressInfo;
-    this.context.logger.info({ address: address.address, port: address.port, tls: Boolean(options.tls) }, 'listening');
+    const protocols = options.tls ? ['h2', 'http/1.1'] : options.h2c ? ['h2c'] : ['http/1.1'];
+    this.context.logger.info({ address: address.address, port: address.port, tls: Boolean(options.tls), protocols }, 'listening');
     this.emit('listening', address);
     return address;
-  }
-
-  /**
-   * Node hands a request to the 'upgrade' event only when it carries both
-   * `Upgrade` and `Connection: upgrade`; a WebSocket handshake missing one of
-   * them arrives as a plain request. Answer those with the precise 400 of the
-   * handshake validation instead of the application's page.
-   */
-  private misdirectedHandshakes(onRequest: RequestHandler): RequestHandler {
-    return (req, res) => {
-      if (req.headers['sec-websocket-key'] === undefined && req.headers['sec-websocket-version'] === undefined) {
-        return onRequest(req, res);
-      }
-      const request = requestFromIncoming(req, req.socket);
-      if (!this.shouldHandle(request)) return onRequest(req, res);
-      try {
-        validateHttp1Upgrade(request);
-      } catch (error) {
-        if (!(error instanceof HandshakeRejection)) throw error;
-        logRejection(this.context.logger, request, error);
-        res.writeHead(error.status, { ...error.headers, 'content-type': 'text/plain; charset=utf-8', connection: 'close' });
-        res.end(error.body + '\n');
-        return;
-      }
-      onRequest(req, res);
-    };
   }
 
   /** The address of the first listener this server started. */
@@ -157,23 +156,31 @@ export class WebSocketServer extends EventEmitter {
     return (this.ownedServers[0]?.address() as AddressInfo | null) ?? null;
   }
 
-  /** Serves WebSocket upgrades arriving on an existing http/https server. */
-  attach(server: HttpServer): this {
-    if (this.attached.has(server)) return this;
-    const listener = (req: IncomingMessage, socket: Socket, head: Buffer): void => {
-      const request = requestFromIncoming(req, socket);
-      if (!this.shouldHandle(request)) {
-        // Another upgrade handler on the same server may want it.
-        if (server.listenerCount('upgrade') > 1) return;
-        writeRejection(socket, new HandshakeRejection(404, 'no WebSocket endpoint at this path'));
-        this.context.logger.info({ peer: request.remoteAddress, url: request.url }, 'handshake refused: no endpoint');
-        return;
-      }
-      void handleHttp1Upgrade(this.context, request, socket, head);
-    };
-    this.attached.set(server, listener);
-    server.on('upgrade', listener);
+  /**
+   * Serves WebSockets on a server the application already has: HTTP/1.1
+   * upgrades on http/https servers (and on HTTP/2 servers with allowHTTP1), and
+   * RFC 8441 extended CONNECT streams on HTTP/2 servers, which get
+   * SETTINGS_ENABLE_CONNECT_PROTOCOL turned on for new connections.
+   */
+  attach(server: AnyHttpServer): this {
+    this.attachServer(server, false);
     return this;
+  }
+
+  private attachServer(server: AnyHttpServer, owned: boolean): void {
+    if (this.detachers.has(server)) return;
+    const detachers = [attachHttp1(server, this.context)];
+    if (isHttp2Server(server)) {
+      detachers.push(attachHttp2(server, this.context, owned));
+      if (owned) {
+        // Owned connections get GOAWAY on shutdown.
+        server.on('session', (session: Http2Session) => {
+          this.http2Sessions.add(session);
+          session.once('close', () => this.http2Sessions.delete(session));
+        });
+      }
+    }
+    this.detachers.set(server, () => detachers.forEach((detach) => detach()));
   }
 
   /**
@@ -188,18 +195,70 @@ export class WebSocketServer extends EventEmitter {
     callback?: (ws: WebSocket, request: HandshakeRequest) => void,
   ): Promise<WebSocket | null> {
     const request = requestFromIncoming(req, socket);
-    if (!callback) return handleHttp1Upgrade(this.context, request, socket, head);
-    const context = { ...this.context, closing: this.closing, adopt: (ws: WebSocket) => this.track(ws) };
-    return handleHttp1Upgrade(context, request, socket, head).then((ws) => {
+    return this.withCallback(request, callback, (context) => handleHttp1Upgrade(context, request, socket, head));
+  }
+
+  /**
+   * Completes an RFC 8441 extended CONNECT on an HTTP/2 stream the application
+   * received itself (for frameworks with their own stream routing). Pass the
+   * stream's headers (and raw headers, if available, to keep repeated fields).
+   * The HTTP/2 server must have been created with `settings: { enableConnectProtocol: true }`.
+   */
+  handleStream(
+    stream: ServerHttp2Stream,
+    headers: IncomingHttpHeaders,
+    callback?: (ws: WebSocket, request: HandshakeRequest) => void,
+    rawHeaders?: string[],
+  ): Promise<WebSocket | null> {
+    const request = requestFromHttp2(stream, headers, rawHeaders);
+    return this.withCallback(request, callback, (context) => handleHttp2Stream(context, request, stream));
+  }
+
+  private withCallback(
+    request: HandshakeRequest,
+    callback: ((ws: WebSocket, request: HandshakeRequest) => void) | undefined,
+    run: (context: ServerContext) => Promise<WebSocket | null>,
+  ): Promise<WebSocket | null> {
+    if (!callback) return run(this.context);
+    const context: ServerContext = Object.create(this.context, { adopt: { value: (ws: WebSocket) => this.track(ws) } });
+    return run(context).then((ws) => {
       if (ws) callback(ws, request);
       return ws;
     });
   }
 
   /**
+   * Node hands a request to the 'upgrade' event only when it carries both
+   * `Upgrade` and `Connection: upgrade`; a WebSocket handshake missing one of
+   * them arrives as a plain request. Answer those with the precise 400 of the
+   * handshake validation instead of the application's page.
+   */
+  private misdirectedHandshakes(onRequest: RequestHandler): RequestHandler {
+    return (req, res) => {
+      if (req.httpVersionMajor === 2) return onRequest(req, res);
+      if (req.headers['sec-websocket-key'] === undefined && req.headers['sec-websocket-version'] === undefined) {
+        return onRequest(req, res);
+      }
+      const request = requestFromIncoming(req as IncomingMessage, req.socket as Socket);
+      if (!this.shouldHandle(request)) return onRequest(req, res);
+      try {
+        validateHttp1Upgrade(request);
+      } catch (error) {
+        if (!(error instanceof HandshakeRejection)) throw error;
+        logRejection(this.context.logger, request, error);
+        res.writeHead(error.status, { ...error.headers, 'content-type': 'text/plain; charset=utf-8', connection: 'close' });
+        res.end(error.body + '\n');
+        return;
+      }
+      onRequest(req, res);
+    };
+  }
+
+  /**
    * Graceful shutdown: stop accepting (new handshakes get 503), close every
    * session with 1001, wait for them (each is aborted after `closeTimeout` at
-   * the latest), then close the listeners this server started.
+   * the latest), then send GOAWAY on our HTTP/2 connections and close the
+   * listeners this server started.
    */
   close(): Promise<void> {
     if (this.closed) return this.closed;
@@ -221,10 +280,14 @@ export class WebSocketServer extends EventEmitter {
         }),
     );
     await Promise.all(sessionsClosed);
-    for (const server of this.ownedServers) server.closeAllConnections();
+    // RFC 9113 §6.8: GOAWAY, then the connection closes once its streams are done.
+    for (const session of this.http2Sessions) session.close();
+    for (const server of this.ownedServers) {
+      (server as { closeAllConnections?: () => void }).closeAllConnections?.();
+    }
     await Promise.all(listenersClosed);
-    for (const [server, listener] of this.attached) server.off('upgrade', listener);
-    this.attached.clear();
+    for (const detach of this.detachers.values()) detach();
+    this.detachers.clear();
     this.context.logger.info('server closed');
     this.emit('close');
   }
@@ -239,3 +302,4 @@ export class WebSocketServer extends EventEmitter {
     this.emit('connection', ws, request);
   }
 }
+

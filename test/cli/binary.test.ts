@@ -209,7 +209,7 @@ t.test('a WebSocket upgrade to an unknown path gets HTTP 404, not 101', async (t
   t.equal(await upgradeStatus(`ws://127.0.0.1:${bin.httpPort}/nope`), 404, 'ws:// /nope');
   t.equal(await upgradeStatus(`wss://127.0.0.1:${bin.tlsPort}/nope`, { ca: bin.caPem }), 404, 'wss:// /nope');
   t.equal(await upgradeStatus(`ws://127.0.0.1:${bin.httpPort}/chat/`), 404, 'ws:// /chat/ (no room name)');
-  await bin.waitForLog((l) => l.msg === 'handshake refused: no endpoint' && l.url === '/nope', {
+  await bin.waitForLog((l) => l.msg === 'handshake refused' && l.url === '/nope' && l.status === 404, {
     what: 'handshake refused for /nope',
   });
 });

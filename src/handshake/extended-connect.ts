@@ -1,0 +1,45 @@
+import { HandshakeRejection } from './rejection.js';
+import type { HandshakeRequest } from './request.js';
+
+/** RFC 9110 §7.6.1 / RFC 9113 §8.2.2 / RFC 9114 §4.2: fields that only make sense on one HTTP/1.1 connection. */
+const CONNECTION_SPECIFIC = ['connection', 'upgrade', 'keep-alive', 'proxy-connection', 'transfer-encoding'];
+
+/**
+ * The rules of an extended CONNECT that opens a WebSocket, shared by the
+ * HTTP/2 (RFC 8441 §4, §5) and HTTP/3 (RFC 9220 §3) front-ends. What follows
+ * (version, subprotocols, extensions, origin, authentication) is the same
+ * negotiation HTTP/1.1 uses.
+ */
+export function validateExtendedConnect(request: HandshakeRequest): void {
+  const protocol = request.connectProtocol;
+  if (request.method !== 'CONNECT') {
+    // RFC 8441 §4: ":protocol" on any other method makes the request malformed.
+    throw new HandshakeRejection(400, ':protocol is only allowed on CONNECT requests');
+  }
+  if (protocol === undefined) {
+    throw new HandshakeRejection(405, 'plain CONNECT (tunnelling) is not supported; open WebSockets with :protocol websocket', {
+      allow: 'GET',
+    });
+  }
+  if (protocol !== 'websocket') {
+    // RFC 8441 §4 / RFC 9220 §3: a protocol we do not speak.
+    throw new HandshakeRejection(501, `unsupported :protocol "${protocol}"; this server speaks websocket`);
+  }
+  // RFC 8441 §4: an extended CONNECT carries :scheme and :path (unlike a plain CONNECT), and :authority.
+  if (!request.scheme || !request.url || !request.authority) {
+    throw new HandshakeRejection(400, 'extended CONNECT needs :scheme, :path and :authority');
+  }
+  for (const name of CONNECTION_SPECIFIC) {
+    if (request.headerValues(name).length > 0) {
+      throw new HandshakeRejection(400, `connection-specific header "${name}" is not allowed here`);
+    }
+  }
+  const te = request.header('te');
+  if (te !== undefined && te.trim().toLowerCase() !== 'trailers') {
+    throw new HandshakeRejection(400, 'the only TE value allowed is "trailers"');
+  }
+  // RFC 8441 §5: the key/accept exchange of RFC 6455 §4 is not used; the stream itself is the proof.
+  if (request.headerValues('sec-websocket-key').length > 0 || request.headerValues('sec-websocket-accept').length > 0) {
+    throw new HandshakeRejection(400, 'Sec-WebSocket-Key and Sec-WebSocket-Accept are not used over HTTP/2 and HTTP/3');
+  }
+}

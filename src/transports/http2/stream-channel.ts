@@ -1,0 +1,75 @@
+import http2, { type Http2Stream } from 'node:http2';
+import type { ByteChannel, ByteChannelEvents } from '../../session/byte-channel.js';
+
+/**
+ * ByteChannel over an HTTP/2 stream (RFC 8441 §5): bytes are DATA frames,
+ * orderly end is END_STREAM, abort is RST_STREAM(CANCEL), backpressure is the
+ * stream's flow-control window (a paused stream stops consuming, so the peer
+ * runs out of window on that stream only).
+ */
+export class Http2StreamChannel implements ByteChannel {
+  readonly transport = 'h2' as const;
+  private readonly stream: Http2Stream;
+
+  constructor(stream: Http2Stream) {
+    this.stream = stream;
+  }
+
+  get remoteAddress(): string | undefined {
+    return this.stream.session?.socket?.remoteAddress;
+  }
+
+  get remotePort(): number | undefined {
+    return this.stream.session?.socket?.remotePort;
+  }
+
+  get bufferedAmount(): number {
+    return this.stream.writableLength;
+  }
+
+  bind(events: ByteChannelEvents): void {
+    const stream = this.stream;
+    let failure: Error | undefined;
+    stream.on('error', (error: Error) => {
+      failure = error;
+    });
+    stream.on('close', () => {
+      // A peer's RST_STREAM (or a dead connection) closes the stream with a non-zero code.
+      if (failure === undefined && stream.rstCode !== undefined && stream.rstCode !== http2.constants.NGHTTP2_NO_ERROR) {
+        failure = new Error(`stream reset (HTTP/2 error code ${stream.rstCode})`);
+      }
+      events.close(failure);
+    });
+    stream.on('end', () => events.end());
+    stream.on('drain', () => events.drain());
+    stream.on('data', (chunk: Buffer) => events.data(chunk));
+    if (stream.destroyed) process.nextTick(() => events.close(failure));
+  }
+
+  write(data: Buffer | Buffer[], callback?: (error?: Error | null) => void): boolean {
+    const stream = this.stream;
+    if (!Array.isArray(data)) return stream.write(data, callback);
+    stream.cork();
+    for (let i = 0; i < data.length - 1; i++) stream.write(data[i]);
+    const result = stream.write(data[data.length - 1], callback);
+    stream.uncork();
+    return result;
+  }
+
+  pause(): void {
+    this.stream.pause();
+  }
+
+  resume(): void {
+    this.stream.resume();
+  }
+
+  end(): void {
+    this.stream.end();
+  }
+
+  abort(): void {
+    // RST_STREAM(CANCEL), RFC 8441 §5 / RFC 9113 §8.1; only for real aborts, see notes on rapid-reset limits.
+    if (!this.stream.destroyed) this.stream.close(http2.constants.NGHTTP2_CANCEL);
+  }
+}
