@@ -5,6 +5,9 @@ import { ZlibLimiter } from '../protocol/deflate/zlib-limiter.js';
 import { resolveSessionLimits, type SessionLimits } from '../session/options.js';
 import type { WebSocket } from '../session/websocket.js';
 import { openHttp1Client } from '../transports/http1/client-handshake.js';
+import { Http2ClientPool } from '../transports/http2/client-pool.js';
+import { openHttp2Client } from '../transports/http2/client-stream.js';
+import { connectAuto } from './transport-choice.js';
 import { parseWebSocketUrl, validateProtocols } from './url.js';
 
 export interface ClientOptions extends Partial<SessionLimits> {
@@ -24,8 +27,14 @@ export interface ClientOptions extends Partial<SessionLimits> {
   key?: SecureContextOptions['key'];
   servername?: string;
   rejectUnauthorized?: boolean;
-  /** Which transport carries the WebSocket; only HTTP/1.1 Upgrade ('h1') exists so far. */
-  transport?: 'h1';
+  /**
+   * Which transport carries the WebSocket: 'h1' (HTTP/1.1 Upgrade), 'h2'
+   * (RFC 8441 extended CONNECT; h2c with prior knowledge for ws://), or 'auto'
+   * (default): HTTP/2 for wss:// when the server offers it, else HTTP/1.1.
+   */
+  transport?: 'h1' | 'h2' | 'auto';
+  /** How long a shared HTTP/2 connection stays open after its last WebSocket closed, in ms; default 5 s. */
+  http2IdleTimeout?: number;
   logger?: Logger;
 }
 
@@ -48,6 +57,8 @@ export interface ClientConnectPlan {
 
 /** Client zlib work shares one bound per process (RFC 7692 costs memory per stream). */
 let sharedLimiter: ZlibLimiter | null = null;
+/** Client WebSockets to one origin share HTTP/2 connections (RFC 8441's point). */
+export const http2Pool = new Http2ClientPool();
 
 /**
  * Entry point of `new WebSocket(url, protocols, options)`: validates the
@@ -67,13 +78,14 @@ export function startClient(
   else if (protocolsOrOptions !== undefined) options = protocolsOrOptions;
   const url = parseWebSocketUrl(input);
   validateProtocols(protocols);
-  if (options.transport !== undefined && options.transport !== 'h1') {
-    throw new TypeError(`transport ${String(options.transport)} is not supported`);
+  const transport = options.transport ?? 'auto';
+  if (transport !== 'h1' && transport !== 'h2' && transport !== 'auto') {
+    throw new TypeError(`transport ${String(transport)} is not supported`);
   }
   ws.url = url.href;
   const deflate = options.perMessageDeflate === false ? null : resolveDeflateOptions(options.perMessageDeflate === true || options.perMessageDeflate === undefined ? {} : options.perMessageDeflate);
   sharedLimiter ??= new ZlibLimiter(10);
-  return openHttp1Client(ws, {
+  const plan: ClientConnectPlan = {
     url,
     protocols,
     options,
@@ -82,5 +94,8 @@ export function startClient(
     limiter: sharedLimiter,
     handshakeTimeout: options.handshakeTimeout ?? 10_000,
     logger: options.logger ?? pino({ level: 'silent' }),
-  });
+  };
+  if (transport === 'h1') return openHttp1Client(ws, plan);
+  if (transport === 'h2') return openHttp2Client(ws, plan, http2Pool);
+  return connectAuto(ws, plan, http2Pool);
 }

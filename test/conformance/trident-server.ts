@@ -18,7 +18,7 @@ export const EXPECT = { invalidDeflateCloseCode: 1002, tooManyFramesCloseCode: 1
  * Our server configured as the suite's contract says: `/echo` echoes every
  * message with its type, permessage-deflate on, known limits.
  */
-export async function startTridentEcho(options: { tls?: boolean } = {}) {
+export async function startTridentEcho(options: { tls?: boolean; h2c?: boolean } = {}) {
   const server = new WebSocketServer({
     noServer: true,
     path: '/echo',
@@ -31,11 +31,13 @@ export async function startTridentEcho(options: { tls?: boolean } = {}) {
     ws.on('message', (data: Buffer, isBinary: boolean) => ws.send(data, { binary: isBinary }));
   });
   let tls;
+  let ca: Buffer | undefined;
   if (options.tls) {
     const dir = mkdtempSync(join(tmpdir(), 'trident-conf-'));
     execFileSync('sh', ['scripts/gen-certs.sh', dir]);
     tls = { cert: readFileSync(join(dir, 'server.crt')), key: readFileSync(join(dir, 'server.key')) };
+    ca = readFileSync(join(dir, 'ca.crt'));
   }
-  const { port } = await server.listen({ host: '127.0.0.1', port: 0, tls });
-  return { server, port };
+  const { port } = await server.listen({ host: '127.0.0.1', port: 0, tls, h2c: options.h2c });
+  return { server, port, ca };
 }

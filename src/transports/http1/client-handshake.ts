@@ -2,12 +2,11 @@ import { randomBytes } from 'node:crypto';
 import http, { type IncomingMessage } from 'node:http';
 import https from 'node:https';
 import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { ClientConnectPlan, ClientHandshake } from '../../client/connect.js';
 import { computeAcceptKey } from '../../handshake/accept-key.js';
-import { parseExtensionHeader } from '../../handshake/extension-header.js';
 import { listHasToken } from '../../handshake/tokens.js';
-import { acceptDeflateResponse, deflateOfferHeader } from '../../protocol/deflate/negotiation.js';
-import { PerMessageDeflate } from '../../protocol/deflate/per-message-deflate.js';
+import { acceptResponse, offerHeaders, type AcceptedResponse } from '../../client/negotiation.js';
 import type { WebSocket } from '../../session/websocket.js';
 import { SocketChannel } from './socket-channel.js';
 
@@ -17,19 +16,10 @@ import { SocketChannel } from './socket-channel.js';
  * Connection, Sec-WebSocket-Accept, the chosen subprotocol and extensions)
  * before the socket becomes a session. Any mismatch fails the connection.
  */
-export function openHttp1Client(ws: WebSocket, plan: ClientConnectPlan): ClientHandshake {
-  const { url, protocols, options } = plan;
+export function openHttp1Client(ws: WebSocket, plan: ClientConnectPlan, socket?: Duplex): ClientHandshake {
+  const { url, options } = plan;
   const key = randomBytes(16).toString('base64');
-  const headers: Record<string, string> = {
-    ...options.headers,
-    connection: 'Upgrade',
-    upgrade: 'websocket',
-    'sec-websocket-version': '13',
-    'sec-websocket-key': key,
-  };
-  if (protocols.length > 0) headers['sec-websocket-protocol'] = protocols.join(', ');
-  if (plan.deflate !== null) headers['sec-websocket-extensions'] = deflateOfferHeader(plan.deflate);
-  if (options.origin !== undefined) headers.origin = options.origin;
+  const headers = { ...offerHeaders(plan), connection: 'Upgrade', upgrade: 'websocket', 'sec-websocket-key': key };
 
   const secure = url.protocol === 'wss:';
   const request = (secure ? https : http).request({
@@ -38,13 +28,16 @@ export function openHttp1Client(ws: WebSocket, plan: ClientConnectPlan): ClientH
     path: url.pathname + url.search,
     method: 'GET',
     headers,
-    agent: false,
+    // No agent: each WebSocket owns its connection (or the one 'auto' handed over via createConnection).
+    agent: socket ? undefined : false,
     maxHeaderSize: options.maxHeaderSize ?? 16 * 1024,
     ca: options.ca,
     cert: options.cert,
     key: options.key,
     servername: options.servername,
     rejectUnauthorized: options.rejectUnauthorized,
+    // Transport 'auto' hands over the TLS connection it opened when ALPN chose HTTP/1.1.
+    ...(socket ? { createConnection: () => socket } : {}),
   });
   let settled = false;
   const fail = (error: Error): void => {
@@ -68,23 +61,11 @@ export function openHttp1Client(ws: WebSocket, plan: ClientConnectPlan): ClientH
       socket.destroy();
       return;
     }
-    let deflate: PerMessageDeflate | null = null;
-    let protocol: string;
-    let extensions: string;
+    let accepted: AcceptedResponse;
     try {
-      protocol = checkUpgradeResponse(response, key, protocols);
-      extensions = response.headers['sec-websocket-extensions'] ?? '';
-      const offers = parseExtensionHeader(response.headersDistinct['sec-websocket-extensions'] ?? []);
-      if (offers.length > 0 && plan.deflate === null) throw new Error('server sent extensions although none were offered');
-      const params = plan.deflate === null ? null : acceptDeflateResponse(offers, plan.deflate);
-      if (params !== null) {
-        deflate = new PerMessageDeflate(params, 'client', {
-          maxMessageSize: plan.limits.maxMessageSize,
-          level: plan.deflate?.level,
-          memLevel: plan.deflate?.memLevel,
-          limiter: plan.limiter,
-        });
-      }
+      checkUpgradeResponse(response, key);
+      const values = response.headersDistinct;
+      accepted = acceptResponse(plan, values['sec-websocket-protocol'] ?? [], values['sec-websocket-extensions'] ?? []);
     } catch (error) {
       socket.destroy();
       fail(error as Error);
@@ -96,9 +77,7 @@ export function openHttp1Client(ws: WebSocket, plan: ClientConnectPlan): ClientH
       role: 'client',
       channel: new SocketChannel(socket, head),
       url: url.href,
-      protocol,
-      extensions,
-      deflate,
+      ...accepted,
       compressionThreshold: plan.deflate?.threshold ?? 0,
       limits: plan.limits,
       logger: plan.logger,
@@ -108,8 +87,8 @@ export function openHttp1Client(ws: WebSocket, plan: ClientConnectPlan): ClientH
   return { abort: () => fail(new Error('WebSocket was closed before the connection was established')) };
 }
 
-/** RFC 6455 §4.1 items 2-6 (the server's answer); returns the selected subprotocol. */
-function checkUpgradeResponse(response: IncomingMessage, key: string, offered: readonly string[]): string {
+/** RFC 6455 §4.1 items 2-4: the HTTP/1.1-specific part of the server's answer. */
+function checkUpgradeResponse(response: IncomingMessage, key: string): void {
   const values = response.headersDistinct;
   if (!listHasToken(values.upgrade ?? [], 'websocket')) throw new Error('response lacks "Upgrade: websocket"');
   if (!listHasToken(values.connection ?? [], 'upgrade')) throw new Error('response lacks "Connection: Upgrade"');
@@ -117,11 +96,4 @@ function checkUpgradeResponse(response: IncomingMessage, key: string, offered: r
   if (accept.length !== 1 || accept[0].trim() !== computeAcceptKey(key)) {
     throw new Error('invalid Sec-WebSocket-Accept');
   }
-  const protocols = values['sec-websocket-protocol'] ?? [];
-  if (protocols.length === 0) return '';
-  const chosen = protocols[0].trim();
-  if (protocols.length > 1 || !offered.includes(chosen)) {
-    throw new Error(`server selected subprotocol "${protocols.join(', ')}", which was not offered`);
-  }
-  return chosen;
 }
