@@ -7,6 +7,8 @@ export interface ServeConfig {
   port: number | null;
   /** Cleartext port (ws:// and http://); null when switched off. */
   httpPort: number | null;
+  /** Cleartext HTTP/2 port with prior knowledge (h2c); null unless asked for. */
+  h2cPort: number | null;
   cert: string | null;
   key: string | null;
   logLevel: string;
@@ -26,6 +28,7 @@ const OPTIONS = {
   host: { type: 'string', env: 'TRIDENT_HOST', help: 'address to listen on (default 127.0.0.1)' },
   port: { type: 'string', env: 'TRIDENT_PORT', help: 'TLS port for wss:// (default 8443)' },
   'http-port': { type: 'string', env: 'TRIDENT_HTTP_PORT', help: 'cleartext port for ws:// (default 8080; "off" disables)' },
+  'h2c-port': { type: 'string', env: 'TRIDENT_H2C_PORT', help: 'cleartext HTTP/2 (prior knowledge) port, for TLS-terminating proxies (default off)' },
   cert: { type: 'string', env: 'TRIDENT_CERT', help: 'certificate PEM (default certs/server.crt)' },
   key: { type: 'string', env: 'TRIDENT_KEY', help: 'private key PEM (default certs/server.key)' },
   'log-level': { type: 'string', env: 'TRIDENT_LOG_LEVEL', help: 'fatal|error|warn|info|debug|trace|silent (default info)' },
@@ -93,6 +96,7 @@ export function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv): ServeCon
     host: get('host') ?? '127.0.0.1',
     port: tlsPort,
     httpPort,
+    h2cPort: get('h2c-port') === undefined ? null : port('h2c-port', get('h2c-port'), 0),
     cert: haveTls ? cert : null,
     key: haveTls ? key : null,
     logLevel: get('log-level') ?? 'info',

@@ -32,6 +32,9 @@ async function serve(config: ServeConfig): Promise<void> {
   if (config.httpPort !== null) {
     await wss.listen({ host: config.host, port: config.httpPort, onRequest: landingPage });
   }
+  if (config.h2cPort !== null) {
+    await wss.listen({ host: config.host, port: config.h2cPort, h2c: true, onRequest: landingPage });
+  }
   if (config.port !== null && config.cert !== null && config.key !== null) {
     const tls = { cert: readFileSync(config.cert), key: readFileSync(config.key) };
     await wss.listen({ host: config.host, port: config.port, tls, onRequest: landingPage });
