@@ -156,3 +156,26 @@ t.test('against a hand-written HTTP/2 server: masked frames out, refusals report
   const error = await new Promise<Error>((resolve) => refused.once('error', resolve));
   t.match(error.message, /403/);
 });
+
+t.test('1,200 WebSockets one after another on one connection: closed without resets', async (t) => {
+  // nghttp2 sends GOAWAY after ~1,000 RST_STREAMs on a session (rapid-reset
+  // mitigation); ending WebSocket streams by close handshake + END_STREAM never counts.
+  const wss = new WebSocketServer({ noServer: true });
+  const ports = new Set<number | undefined>();
+  wss.on('connection', (ws: WebSocket, request: HandshakeRequest) => {
+    ports.add(request.remotePort);
+    ws.on('message', (data: Buffer) => ws.send(data));
+  });
+  const { port } = await wss.listen({ host: '127.0.0.1', port: 0, tls });
+  t.teardown(() => wss.close());
+  let clean = 0;
+  for (let i = 0; i < 1200; i++) {
+    const client = new WebSocket(`wss://localhost:${port}/`, { ca, transport: 'h2', http2IdleTimeout: 50 });
+    await opened(client);
+    const done = closed(client);
+    client.close(1000);
+    if ((await done)[0] === 1000 && client.wasClean) clean++;
+  }
+  t.equal(clean, 1200, 'every close was clean');
+  t.equal(ports.size, 1, 'all rode the same connection (no GOAWAY forced a new one)');
+});
