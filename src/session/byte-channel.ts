@@ -27,6 +27,13 @@ export interface ByteChannel {
   bind(events: ByteChannelEvents): void;
   /** Queues bytes in order; false means the caller should wait for `drain`. */
   write(data: Buffer | Buffer[], callback?: (error?: Error | null) => void): boolean;
+  /**
+   * Optional write batching: writes between cork() and uncork() leave as one
+   * (writev) when the transport supports it. The session corks while it
+   * handles one incoming chunk, so replies to pipelined messages share a syscall.
+   */
+  cork?(): void;
+  uncork?(): void;
   /** Stops reading from the network (flow control reaches the peer). */
   pause(): void;
   resume(): void;

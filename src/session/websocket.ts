@@ -448,7 +448,14 @@ export class WebSocket extends EventEmitter {
     this.heardFromPeer = true;
     if (this.inputFailed) return;
     this.receiver!.push(chunk);
-    this.pump();
+    // Replies written while this chunk's messages are handled leave together.
+    const channel = this.channel!;
+    channel.cork?.();
+    try {
+      this.pump();
+    } finally {
+      channel.uncork?.();
+    }
   }
 
   /** Turns buffered input into events until paused, inflating, or out of bytes. */

@@ -61,6 +61,14 @@ export class SocketChannel implements ByteChannel {
     return result;
   }
 
+  cork(): void {
+    this.socket.cork();
+  }
+
+  uncork(): void {
+    this.socket.uncork();
+  }
+
   pause(): void {
     this.socket.pause();
   }

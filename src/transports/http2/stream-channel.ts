@@ -56,6 +56,14 @@ export class Http2StreamChannel implements ByteChannel {
     return result;
   }
 
+  cork(): void {
+    this.stream.cork();
+  }
+
+  uncork(): void {
+    this.stream.uncork();
+  }
+
   pause(): void {
     this.stream.pause();
   }
