@@ -77,6 +77,13 @@ t.test('refusals: 501, 405, 400, 426, 404 with reasons', async (t) => {
   const [response] = (await once(plain, 'response')) as [http2.IncomingHttpHeaders];
   t.equal(response[':status'], 405, 'plain CONNECT refused with 405');
   plain.destroy();
+  // RFC 8441 §4: :protocol on another method is a malformed request (RFC 9113
+  // §8.1.1): the stream is reset with PROTOCOL_ERROR before it reaches us.
+  const malformed = session.request({ ':method': 'GET', ':protocol': 'websocket', ':path': '/echo', 'sec-websocket-version': '13' });
+  malformed.on('error', () => {});
+  await once(malformed, 'close');
+  t.equal(malformed.rstCode, http2.constants.NGHTTP2_PROTOCOL_ERROR, ':protocol on GET → RST_STREAM(PROTOCOL_ERROR)');
+  t.notOk(session.destroyed, 'the connection stays usable');
 });
 
 t.test('two WebSockets and an ordinary GET share one connection', async (t) => {
