@@ -81,7 +81,7 @@ t.test('refusals: 501, 405, 400, 426, 404 with reasons', async (t) => {
   // §8.1.1): the stream is reset with PROTOCOL_ERROR before it reaches us.
   const malformed = session.request({ ':method': 'GET', ':protocol': 'websocket', ':path': '/echo', 'sec-websocket-version': '13' });
   malformed.on('error', () => {});
-  await once(malformed, 'close');
+  await new Promise((resolve) => malformed.once('close', resolve));
   t.equal(malformed.rstCode, http2.constants.NGHTTP2_PROTOCOL_ERROR, ':protocol on GET → RST_STREAM(PROTOCOL_ERROR)');
   t.notOk(session.destroyed, 'the connection stays usable');
 });
