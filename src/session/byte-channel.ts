@@ -39,6 +39,13 @@ export interface ByteChannel {
   resume(): void;
   /** Orderly end of our direction after pending writes (FIN / END_STREAM). */
   end(): void;
+  /**
+   * Optional, for stream transports: the WebSocket is finished in both
+   * directions (close frames exchanged, our side ended) but the peer has not
+   * ended its side; release the stream without signalling an error
+   * (RST_STREAM(NO_ERROR), RFC 9113 §8.1; STOP_SENDING(H3_NO_ERROR)).
+   */
+  finish?(): void;
   /** Immediate teardown (socket destroy / RST_STREAM CANCEL / RESET_STREAM H3_REQUEST_CANCELLED). */
   abort(error?: Error): void;
 }

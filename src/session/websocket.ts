@@ -59,6 +59,8 @@ const INPUT_HIGH_WATER_MARK = 64 * 1024;
 /** `send()` reports backpressure once this many bytes wait to be sent. */
 const OUTPUT_HIGH_WATER_MARK = 64 * 1024;
 const EMPTY = Buffer.alloc(0);
+/** How long a stream transport waits for the peer's end of stream after both close frames. */
+const CLOSE_LINGER_MS = 1000;
 let nextSessionId = 1;
 
 function toBuffer(data: ArrayBufferView | ArrayBuffer): Buffer {
@@ -116,6 +118,7 @@ export class WebSocket extends EventEmitter {
   /** Why we ended the session without the peer's close frame, reported in 'close'. */
   private failure: { code: number; reason: string } | null = null;
   private closeTimer: NodeJS.Timeout | null = null;
+  private lingerTimer: NodeJS.Timeout | null = null;
   private inputFailed = false;
   private transportEnded = false;
 
@@ -612,7 +615,15 @@ export class WebSocket extends EventEmitter {
    */
   private maybeEndTransport(): void {
     if (!this.closeFrameSent || !this.closeFrameReceived) return;
-    if (this.role === 'server' || this.channel!.transport !== 'http/1.1') this.endTransport();
+    const channel = this.channel!;
+    if (this.role === 'server' || channel.transport !== 'http/1.1') this.endTransport();
+    if (channel.finish && this.lingerTimer === null && this.state !== WebSocket.CLOSED) {
+      // Both close frames are through, so the peer has nothing left to send; a
+      // peer that never ends its stream direction (Firefox does not, over
+      // HTTP/2) is released after a short linger instead of the close timeout.
+      this.lingerTimer = setTimeout(() => channel.finish!(), Math.min(CLOSE_LINGER_MS, this.limits.closeTimeout));
+      this.lingerTimer.unref();
+    }
   }
 
   private endTransport(): void {
@@ -649,8 +660,10 @@ export class WebSocket extends EventEmitter {
 
   private clearTimers(): void {
     if (this.closeTimer !== null) clearTimeout(this.closeTimer);
+    if (this.lingerTimer !== null) clearTimeout(this.lingerTimer);
     if (this.heartbeatTimer !== null) clearInterval(this.heartbeatTimer);
     this.closeTimer = null;
+    this.lingerTimer = null;
     this.heartbeatTimer = null;
   }
 

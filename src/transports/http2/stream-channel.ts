@@ -76,6 +76,12 @@ export class Http2StreamChannel implements ByteChannel {
     this.stream.end();
   }
 
+  finish(): void {
+    // RFC 9113 §8.1: after a complete response (our END_STREAM), RST_STREAM with
+    // NO_ERROR asks the peer to stop sending, without error.
+    if (!this.stream.destroyed) this.stream.close(http2.constants.NGHTTP2_NO_ERROR);
+  }
+
   abort(): void {
     // RST_STREAM(CANCEL), RFC 8441 §5 / RFC 9113 §8.1; only for real aborts, see notes on rapid-reset limits.
     if (!this.stream.destroyed) this.stream.close(http2.constants.NGHTTP2_CANCEL);

@@ -210,3 +210,24 @@ t.test('attach to a raw-stream http2 server and to handleStream()', async (t) =>
   session.destroy();
   await wss.close();
 });
+
+t.test('a peer that never ends its stream after the close handshake is released with RST_STREAM(NO_ERROR)', async (t) => {
+  // Firefox 153 behaves like this: close frames exchanged, but no END_STREAM.
+  const { wss, origin, sessions } = await echoServer({ closeTimeout: 10_000 });
+  t.teardown(() => wss.close());
+  const session = await connectH2(origin, ca);
+  t.teardown(() => session.destroy());
+  const { stream, headers } = await extendedConnect(session, origin);
+  const peer = peerOf(stream, headers);
+  const serverClosed = new Promise<[number, boolean]>((resolve) =>
+    sessions[0].once('close', (code: number) => resolve([code, sessions[0].wasClean])),
+  );
+  const started = Date.now();
+  await peer.write(closeFrame(1000, 'bye'));
+  t.equal(parseClosePayload((await peer.nextFrame(3000)).payload).code, 1000);
+  t.same(await serverClosed, [1000, true], 'clean close reported to the application');
+  const elapsed = Date.now() - started;
+  t.ok(elapsed < 3000, `released after ${elapsed} ms, not after the 10 s close timeout`);
+  await new Promise((resolve) => (stream.closed ? resolve(null) : stream.once('close', resolve)));
+  t.equal(stream.rstCode, http2.constants.NGHTTP2_NO_ERROR, 'RST_STREAM(NO_ERROR), not CANCEL');
+});
