@@ -20,6 +20,8 @@ export interface ServeConfig {
   handshakeTimeout?: number;
   maxHeaderSize?: number;
   deflate: boolean;
+  /** Serve HTTP/3 (RFC 9220) on UDP beside the TLS port. */
+  http3: boolean;
   allowedOrigins?: string[];
 }
 
@@ -40,6 +42,7 @@ const OPTIONS = {
   'handshake-timeout': { type: 'string', env: 'TRIDENT_HANDSHAKE_TIMEOUT', help: 'ms a handshake may take (default 10000)' },
   'max-header-size': { type: 'string', env: 'TRIDENT_MAX_HEADER_SIZE', help: 'largest request head in bytes (default 16384)' },
   'no-deflate': { type: 'boolean', env: 'TRIDENT_NO_DEFLATE', help: 'decline permessage-deflate' },
+  'no-http3': { type: 'boolean', env: 'TRIDENT_NO_HTTP3', help: 'do not serve HTTP/3 on UDP beside the TLS port' },
   'allowed-origins': { type: 'string', env: 'TRIDENT_ALLOWED_ORIGINS', help: 'comma-separated browser origins allowed (default any)' },
   help: { type: 'boolean', env: '', help: 'show this help' },
 } as const;
@@ -87,6 +90,7 @@ export function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv): ServeCon
     throw new Error(`certificate or key not found: ${cert}, ${key}`);
   }
   const noDeflate = get('no-deflate');
+  const noHttp3 = get('no-http3');
   const tlsPort = haveTls ? port('port', get('port'), 8443) : null;
   const httpPort = port('http-port', get('http-port'), 8080);
   if (tlsPort === null && httpPort === null) {
@@ -108,6 +112,7 @@ export function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv): ServeCon
     handshakeTimeout: integer('handshake-timeout', get('handshake-timeout')),
     maxHeaderSize: integer('max-header-size', get('max-header-size')),
     deflate: noDeflate === undefined || noDeflate === 'false' || noDeflate === '0',
+    http3: noHttp3 === undefined || noHttp3 === 'false' || noHttp3 === '0',
     allowedOrigins: get('allowed-origins')?.split(',').map((origin) => origin.trim()).filter(Boolean),
   };
 }

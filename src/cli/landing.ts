@@ -27,7 +27,8 @@ export function landingPage(req: IncomingMessage | Http2ServerRequest, res: Serv
 <h1>trident-ws</h1>
 <p>You reached this page over <strong id="http-version">HTTP/${req.httpVersion}</strong>${secure ? ' with TLS' : ''}.</p>
 <p>This server speaks WebSocket (RFC 6455, version 13) over HTTP/1.1 Upgrade and,
-on its TLS port, over HTTP/2 extended CONNECT (RFC 8441), with permessage-deflate (RFC 7692).</p>
+on its TLS port, over HTTP/2 extended CONNECT (RFC 8441) and HTTP/3 extended CONNECT
+(RFC 9220, QUIC on the same port number over UDP), with permessage-deflate (RFC 7692).</p>
 <ul>
   <li><code>${secure ? 'wss' : 'ws'}://${escapeHtml(host ?? 'host')}/echo</code>: every message comes back, text as text, binary as binary</li>
   <li><code>${secure ? 'wss' : 'ws'}://${escapeHtml(host ?? 'host')}/chat/&lt;room&gt;</code>: every message goes to everyone in the room</li>

@@ -37,7 +37,7 @@ async function serve(config: ServeConfig): Promise<void> {
   }
   if (config.port !== null && config.cert !== null && config.key !== null) {
     const tls = { cert: readFileSync(config.cert), key: readFileSync(config.key) };
-    await wss.listen({ host: config.host, port: config.port, tls, onRequest: landingPage });
+    await wss.listen({ host: config.host, port: config.port, tls, http3: config.http3, onRequest: landingPage });
   } else {
     logger.warn('no certificate found (run `npm run certs`): serving ws:// only');
   }

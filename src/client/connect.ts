@@ -7,6 +7,8 @@ import type { WebSocket } from '../session/websocket.js';
 import { openHttp1Client } from '../transports/http1/client-handshake.js';
 import { Http2ClientPool } from '../transports/http2/client-pool.js';
 import { openHttp2Client } from '../transports/http2/client-stream.js';
+import { Http3ClientPool } from '../transports/http3/client-pool.js';
+import { openHttp3Client } from '../transports/http3/client-stream.js';
 import { connectAuto } from './transport-choice.js';
 import { parseWebSocketUrl, validateProtocols } from './url.js';
 
@@ -31,10 +33,13 @@ export interface ClientOptions extends Partial<SessionLimits> {
    * Which transport carries the WebSocket: 'h1' (HTTP/1.1 Upgrade), 'h2'
    * (RFC 8441 extended CONNECT; h2c with prior knowledge for ws://), or 'auto'
    * (default): HTTP/2 for wss:// when the server offers it, else HTTP/1.1.
+   * 'h3' opens the WebSocket over HTTP/3 (RFC 9220, QUIC on UDP); wss:// only.
    */
-  transport?: 'h1' | 'h2' | 'auto';
+  transport?: 'h1' | 'h2' | 'h3' | 'auto';
   /** How long a shared HTTP/2 connection stays open after its last WebSocket closed, in ms; default 5 s. */
   http2IdleTimeout?: number;
+  /** How long a shared HTTP/3 (QUIC) connection stays open after its last WebSocket closed, in ms; default 5 s. */
+  http3IdleTimeout?: number;
   logger?: Logger;
 }
 
@@ -59,6 +64,8 @@ export interface ClientConnectPlan {
 let sharedLimiter: ZlibLimiter | null = null;
 /** Client WebSockets to one origin share HTTP/2 connections (RFC 8441's point). */
 export const http2Pool = new Http2ClientPool();
+/** Likewise QUIC connections for HTTP/3 (RFC 9220). */
+export const http3Pool = new Http3ClientPool();
 
 /**
  * Entry point of `new WebSocket(url, protocols, options)`: validates the
@@ -79,8 +86,11 @@ export function startClient(
   const url = parseWebSocketUrl(input);
   validateProtocols(protocols);
   const transport = options.transport ?? 'auto';
-  if (transport !== 'h1' && transport !== 'h2' && transport !== 'auto') {
+  if (transport !== 'h1' && transport !== 'h2' && transport !== 'h3' && transport !== 'auto') {
     throw new TypeError(`transport ${String(transport)} is not supported`);
+  }
+  if (transport === 'h3' && url.protocol !== 'wss:') {
+    throw new DOMException('HTTP/3 needs a wss:// URL (QUIC always uses TLS)', 'SyntaxError');
   }
   ws.url = url.href;
   const deflate = options.perMessageDeflate === false ? null : resolveDeflateOptions(options.perMessageDeflate === true || options.perMessageDeflate === undefined ? {} : options.perMessageDeflate);
@@ -97,5 +107,6 @@ export function startClient(
   };
   if (transport === 'h1') return openHttp1Client(ws, plan);
   if (transport === 'h2') return openHttp2Client(ws, plan, http2Pool);
-  return connectAuto(ws, plan, http2Pool);
+  if (transport === 'h3') return openHttp3Client(ws, plan, http3Pool);
+  return connectAuto(ws, plan, { h2: http2Pool, h3: http3Pool });
 }

@@ -24,6 +24,11 @@ export interface ServerContext {
   readonly logger: Logger;
   /** True once the server is shutting down: new handshakes get 503. */
   readonly closing: boolean;
+  /**
+   * The Alt-Svc value advertising HTTP/3 (RFC 7838) for responses on the TCP
+   * port `localPort`, when that listener has a UDP twin.
+   */
+  altSvcFor(localPort: number | undefined): string | undefined;
   /** Whether this server serves WebSockets at the request's path. */
   shouldHandle(request: HandshakeRequest): boolean;
   /** Takes an open session (tracking it for shutdown) and emits 'connection'. */

@@ -17,6 +17,8 @@ import { handleHttp1Upgrade, requestFromIncoming } from '../transports/http1/ser
 import { handleHttp2Stream, requestFromHttp2 } from '../transports/http2/server-stream.js';
 import { attachHttp1 } from './attach-http1.js';
 import { attachHttp2 } from './attach-http2.js';
+import { attachHttp3, type Http3Limits } from './attach-http3.js';
+import type { QuicServer, QuicTransportOptions } from '../transports/http3/quic/types.js';
 import { logRejection, type ServerContext } from './context.js';
 import {
   createOwnedServer,
@@ -58,6 +60,11 @@ export interface ListenOptions {
   tls?: SecureContextOptions & TlsOptions;
   /** Cleartext HTTP/2 with prior knowledge (h2c) instead of HTTP/1.1; ignored with `tls`. */
   h2c?: boolean;
+  /**
+   * With `tls`: also serve HTTP/3 (RFC 9220) on UDP, on the same port number,
+   * and advertise it with Alt-Svc on the TCP side. `true` or QUIC/HTTP/3 limits.
+   */
+  http3?: boolean | (QuicTransportOptions & Http3Limits);
   /** Handler for plain HTTP requests on this port (HTTP/1.1 or HTTP/2); default answers 426. */
   onRequest?: RequestHandler;
 }
@@ -76,6 +83,10 @@ export class WebSocketServer extends EventEmitter {
   private readonly ownedServers: AnyHttpServer[] = [];
   private readonly detachers = new Map<AnyHttpServer, () => void>();
   private readonly http2Sessions = new Set<Http2Session>();
+  /** HTTP/3 listeners: their QUIC servers and shutdown functions. */
+  private readonly http3Listeners: Array<{ quic: QuicServer; shutdown: () => Promise<void> }> = [];
+  /** TCP port → Alt-Svc value advertising the HTTP/3 twin on the same port number. */
+  private readonly altSvc = new Map<number, string>();
   private closing = false;
   private closed: Promise<void> | null = null;
 
@@ -96,6 +107,7 @@ export class WebSocketServer extends EventEmitter {
       get closing() {
         return server.closing;
       },
+      altSvcFor: (localPort) => (localPort === undefined ? undefined : this.altSvc.get(localPort)),
       shouldHandle: (request) => this.shouldHandle(request),
       adopt: (ws, request) => this.adopt(ws, request),
     };
@@ -131,7 +143,7 @@ export class WebSocketServer extends EventEmitter {
         maxHeaderSize: this.options.maxHeaderSize ?? 16 * 1024,
         http2: this.options.http2 ?? {},
       },
-      this.misdirectedHandshakes(options.onRequest ?? upgradeRequired),
+      this.withAltSvc(this.misdirectedHandshakes(options.onRequest ?? upgradeRequired)),
       this.context.logger,
     );
     this.ownedServers.push(server);
@@ -146,9 +158,55 @@ export class WebSocketServer extends EventEmitter {
     server.on('error', (error) => this.emit('error', error));
     const address = server.address() as AddressInfo;
     const protocols = options.tls ? ['h2', 'http/1.1'] : options.h2c ? ['h2c'] : ['http/1.1'];
+    if (options.tls && options.http3) {
+      await this.listenHttp3(options.tls, options.host, address.port, options.http3 === true ? {} : options.http3);
+      protocols.unshift('h3');
+    }
     this.context.logger.info({ address: address.address, port: address.port, tls: Boolean(options.tls), protocols }, 'listening');
     this.emit('listening', address);
     return address;
+  }
+
+  /** Starts the QUIC listener of an HTTP/3 twin on UDP `port`. */
+  private async listenHttp3(
+    tls: SecureContextOptions & TlsOptions,
+    host: string | undefined,
+    port: number,
+    limits: QuicTransportOptions & Http3Limits,
+  ): Promise<void> {
+    const { createQuicServer } = await import('../transports/http3/quic/index.js');
+    const first = <T>(value: T | T[] | undefined): T | undefined => (Array.isArray(value) ? value[0] : value);
+    const cert = first(tls.cert as string | Buffer | Array<string | Buffer> | undefined);
+    const key = first(tls.key as string | Buffer | Array<string | Buffer> | undefined);
+    if (cert === undefined || key === undefined) throw new TypeError('HTTP/3 needs tls.cert and tls.key as PEM');
+    const maxConcurrentStreams = limits.maxConcurrentStreams ?? 1000;
+    const quic = createQuicServer({
+      ...limits,
+      cert,
+      key,
+      alpn: ['h3'],
+      // The QUIC stream limit follows the HTTP/3 one, so clients wait instead of being refused.
+      maxStreamsBidi: maxConcurrentStreams,
+      logger: this.context.logger,
+    });
+    quic.on('error', (error: Error) => this.emit('error', error));
+    const shutdown = attachHttp3(quic, this.context, {
+      maxConcurrentStreams,
+      maxFieldSectionSize: limits.maxFieldSectionSize ?? this.options.maxHeaderSize ?? 16 * 1024,
+    });
+    await quic.listen(port, host ?? '::');
+    this.http3Listeners.push({ quic, shutdown });
+    // RFC 7838 / RFC 9114 §3.1.1: tell HTTP/1.1 and HTTP/2 clients where HTTP/3 is.
+    this.altSvc.set(port, `h3=":${port}"; ma=86400`);
+  }
+
+  /** Adds Alt-Svc to the plain HTTP responses of listeners with an HTTP/3 twin. */
+  private withAltSvc(onRequest: RequestHandler): RequestHandler {
+    return (req, res) => {
+      const altSvc = this.altSvc.get((req.socket as Socket | undefined)?.localPort ?? -1);
+      if (altSvc !== undefined) res.setHeader('alt-svc', altSvc);
+      onRequest(req, res);
+    };
   }
 
   /** The address of the first listener this server started. */
@@ -282,6 +340,9 @@ export class WebSocketServer extends EventEmitter {
     await Promise.all(sessionsClosed);
     // RFC 9113 §6.8: GOAWAY, then the connection closes once its streams are done.
     for (const session of this.http2Sessions) session.close();
+    // RFC 9114 §5.2: GOAWAY, then CONNECTION_CLOSE with H3_NO_ERROR.
+    await Promise.all(this.http3Listeners.map(({ shutdown }) => shutdown()));
+    await Promise.all(this.http3Listeners.map(({ quic }) => quic.close()));
     for (const server of this.ownedServers) {
       (server as { closeAllConnections?: () => void }).closeAllConnections?.();
     }

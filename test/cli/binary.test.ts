@@ -8,6 +8,7 @@ import https from 'node:https';
 import type { Socket } from 'node:net';
 import t, { type Test } from 'tap';
 import WebSocket from 'ws';
+import { WebSocket as TridentWebSocket } from '../../src/index.js';
 import { makeCerts, runBinary, startBinary, type RunningBinary } from '../helpers/binary.js';
 
 const TIMEOUT = 5000;
@@ -308,6 +309,34 @@ t.test('/chat/<room> broadcasts to everyone in the room, sender included, and no
   for (const [name, p] of [['a', a], ['b', b], ['c', c]] as const) {
     const message = await p.next(`second lobby message at ${name}`);
     t.equal(message.data.toString('utf8'), 'second lobby message', `${name}: next message is lobby traffic`);
+  }
+});
+
+t.test('a chat room mixes clients of all three transports', async (t) => {
+  const url = (path: string) => `wss://localhost:${bin.tlsPort}${path}`;
+  const clients = [
+    new TridentWebSocket(url('/chat/mixed'), { ca: bin.caPem, transport: 'h1' }),
+    new TridentWebSocket(url('/chat/mixed'), { ca: bin.caPem, transport: 'h2' }),
+    new TridentWebSocket(url('/chat/mixed'), { ca: bin.caPem, transport: 'h3', http3IdleTimeout: 50 }),
+  ];
+  await Promise.all(clients.map((c) => new Promise((resolve, reject) => (c.once('open', resolve), c.once('error', reject)))));
+  t.same(clients.map((c) => c.transport), ['http/1.1', 'h2', 'h3'], 'one client per transport');
+  const inboxes = clients.map(() => [] as string[]);
+  clients.forEach((c, i) => c.on('message', (data: Buffer) => inboxes[i].push(data.toString())));
+  const all = new Promise<void>((resolve) => {
+    const check = setInterval(() => {
+      if (inboxes.every((inbox) => inbox.length === 3)) resolve(clearInterval(check));
+    }, 5);
+  });
+  clients.forEach((c, i) => c.send(`hello from ${c.transport} ${i}`));
+  await all;
+  for (const [i, inbox] of inboxes.entries()) {
+    t.same([...inbox].sort(), ['hello from h2 1', 'hello from h3 2', 'hello from http/1.1 0'], `client ${i} got every message`);
+  }
+  for (const c of clients) {
+    const closed = new Promise((resolve) => c.once('close', resolve));
+    c.close(1000);
+    await closed;
   }
 });
 

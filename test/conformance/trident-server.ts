@@ -18,7 +18,7 @@ export const EXPECT = { invalidDeflateCloseCode: 1002, tooManyFramesCloseCode: 1
  * Our server configured as the suite's contract says: `/echo` echoes every
  * message with its type, permessage-deflate on, known limits.
  */
-export async function startTridentEcho(options: { tls?: boolean; h2c?: boolean } = {}) {
+export async function startTridentEcho(options: { tls?: boolean; h2c?: boolean; http3?: boolean } = {}) {
   const server = new WebSocketServer({
     noServer: true,
     path: '/echo',
@@ -38,6 +38,6 @@ export async function startTridentEcho(options: { tls?: boolean; h2c?: boolean }
     tls = { cert: readFileSync(join(dir, 'server.crt')), key: readFileSync(join(dir, 'server.key')) };
     ca = readFileSync(join(dir, 'ca.crt'));
   }
-  const { port } = await server.listen({ host: '127.0.0.1', port: 0, tls, h2c: options.h2c });
+  const { port } = await server.listen({ host: '127.0.0.1', port: 0, tls, h2c: options.h2c, http3: options.http3 });
   return { server, port, ca };
 }

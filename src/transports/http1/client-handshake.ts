@@ -6,6 +6,7 @@ import type { Duplex } from 'node:stream';
 import type { ClientConnectPlan, ClientHandshake } from '../../client/connect.js';
 import { computeAcceptKey } from '../../handshake/accept-key.js';
 import { listHasToken } from '../../handshake/tokens.js';
+import { rememberAltSvc } from '../../client/alt-svc.js';
 import { acceptResponse, offerHeaders, type AcceptedResponse } from '../../client/negotiation.js';
 import type { WebSocket } from '../../session/websocket.js';
 import { SocketChannel } from './socket-channel.js';
@@ -73,6 +74,7 @@ export function openHttp1Client(ws: WebSocket, plan: ClientConnectPlan, socket?:
     }
     settled = true;
     clearTimeout(timer);
+    if (url.protocol === 'wss:') rememberAltSvc(`https://${url.host}`, response.headers['alt-svc']);
     ws.attach({
       role: 'client',
       channel: new SocketChannel(socket, head),

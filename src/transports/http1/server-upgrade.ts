@@ -54,6 +54,8 @@ export async function handleHttp1Upgrade(
     ];
     if (negotiated.protocol !== '') headers.push(['Sec-WebSocket-Protocol', negotiated.protocol]);
     if (negotiated.extensions !== '') headers.push(['Sec-WebSocket-Extensions', negotiated.extensions]);
+    const altSvc = context.altSvcFor(socket.localPort);
+    if (altSvc !== undefined) headers.push(['Alt-Svc', altSvc]);
     writeHead(socket, 101, headers);
     const ws = openSession(context, request, negotiated, new SocketChannel(socket, head));
     socket.removeListener('error', onEarlyError);

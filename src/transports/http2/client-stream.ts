@@ -1,6 +1,7 @@
 import type { ClientHttp2Stream, IncomingHttpHeaders, IncomingHttpStatusHeader } from 'node:http2';
 import type { Duplex } from 'node:stream';
 import type { ClientConnectPlan, ClientHandshake } from '../../client/connect.js';
+import { rememberAltSvc } from '../../client/alt-svc.js';
 import { acceptResponse, offerHeaders } from '../../client/negotiation.js';
 import type { WebSocket } from '../../session/websocket.js';
 import { ExtendedConnectUnsupported, type Http2ClientPool } from './client-pool.js';
@@ -91,6 +92,7 @@ export function openHttp2Client(ws: WebSocket, plan: ClientConnectPlan, pool: Ht
         }
         settled = true;
         clearTimeout(timer);
+        if (secure) rememberAltSvc(origin, headerValues(headers, 'alt-svc')[0]);
         opened.off('error', onError);
         opened.off('close', onClose);
         ws.once('close', () => done());

@@ -64,6 +64,8 @@ export async function handleHttp2Stream(
     const headers: Record<string, string | number> = { ':status': 200 };
     if (negotiated.protocol !== '') headers['sec-websocket-protocol'] = negotiated.protocol;
     if (negotiated.extensions !== '') headers['sec-websocket-extensions'] = negotiated.extensions;
+    const altSvc = context.altSvcFor(stream.session?.socket?.localPort);
+    if (altSvc !== undefined) headers['alt-svc'] = altSvc;
     stream.respond(headers);
     const ws = openSession(context, request, negotiated, new Http2StreamChannel(stream));
     stream.removeListener('error', onEarlyError);

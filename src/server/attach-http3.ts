@@ -1,0 +1,68 @@
+import { HandshakeRejection } from '../handshake/rejection.js';
+import { H3_NO_ERROR } from '../transports/http3/errors.js';
+import type { HeaderList } from '../transports/http3/fields.js';
+import type { Http3RequestStream } from '../transports/http3/request-stream.js';
+import { handleHttp3Request, requestFromHttp3, respondRejection } from '../transports/http3/server-front.js';
+import { Http3Session } from '../transports/http3/session.js';
+import type { QuicConnection, QuicServer } from '../transports/http3/quic/types.js';
+import type { ServerContext } from './context.js';
+
+export interface Http3Limits {
+  /** HTTP/3 requests (WebSockets) handled at once per connection; default 1000 (the QUIC stream limit follows it). */
+  maxConcurrentStreams?: number;
+  /** Largest request field section (SETTINGS_MAX_FIELD_SECTION_SIZE); default: the server's maxHeaderSize. */
+  maxFieldSectionSize?: number;
+}
+
+/**
+ * Serves RFC 9220 WebSockets on a QUIC server: one HTTP/3 session per
+ * connection advertising SETTINGS_ENABLE_CONNECT_PROTOCOL = 1; extended
+ * CONNECT requests become sessions, everything else is refused with a status.
+ * Returns a shutdown function: GOAWAY on every connection, then CONNECTION_CLOSE
+ * with H3_NO_ERROR once its streams are done (call it after the WebSockets were closed).
+ */
+export function attachHttp3(quic: QuicServer, context: ServerContext, limits: Required<Http3Limits>): () => Promise<void> {
+  const sessions = new Set<Http3Session>();
+  quic.on('connection', (connection: QuicConnection) => {
+    const session = new Http3Session(connection, {
+      role: 'server',
+      enableConnectProtocol: true,
+      maxConcurrentRequests: limits.maxConcurrentStreams,
+      maxFieldSectionSize: limits.maxFieldSectionSize,
+    });
+    sessions.add(session);
+    session.on('close', () => sessions.delete(session));
+    session.on('error', (error: Error) => context.logger.info({ transport: 'h3', peer: connection.remoteAddress, err: error }, 'HTTP/3 connection error'));
+    session.on('request', (stream: Http3RequestStream, headers: HeaderList) => {
+      // HTTP/3 delivers a request's data at once: hold it until the handshake is decided.
+      stream.pause();
+      const peer = { address: connection.remoteAddress, port: connection.remotePort };
+      const request = requestFromHttp3(headers, peer);
+      if (request.method !== 'CONNECT' && request.connectProtocol === undefined) {
+        respondRejection(stream, new HandshakeRejection(404, 'this HTTP/3 endpoint serves WebSockets (RFC 9220 extended CONNECT) only'));
+        return;
+      }
+      if (request.connectProtocol === 'websocket' && !context.shouldHandle(request)) {
+        const rejection = new HandshakeRejection(404, 'no WebSocket endpoint at this path');
+        context.logger.info({ transport: 'h3', peer: peer.address, url: request.url, status: 404 }, 'handshake refused');
+        respondRejection(stream, rejection);
+        return;
+      }
+      void handleHttp3Request(context, request, stream, peer);
+    });
+  });
+  return async () => {
+    await Promise.all(
+      [...sessions].map(
+        (session) =>
+          new Promise<void>((resolve) => {
+            if (session.closed) return resolve();
+            session.once('close', () => resolve());
+            // RFC 9114 §5.2: GOAWAY first, then close the connection.
+            session.goaway();
+            session.close(H3_NO_ERROR, 'server shutting down');
+          }),
+      ),
+    );
+  };
+}
