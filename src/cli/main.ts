@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import pino from 'pino';
 import { WebSocketServer } from '../server/websocket-server.js';
+import { quicAvailable } from '../transports/http3/quic/index.js';
 import { parseServeArgs, usage, type ServeConfig } from './config.js';
 import { ChatRooms, isEndpoint, serveEcho } from './endpoints.js';
 import { landingPage } from './landing.js';
@@ -37,7 +38,12 @@ async function serve(config: ServeConfig): Promise<void> {
   }
   if (config.port !== null && config.cert !== null && config.key !== null) {
     const tls = { cert: readFileSync(config.cert), key: readFileSync(config.key) };
-    await wss.listen({ host: config.host, port: config.port, tls, http3: config.http3, onRequest: landingPage });
+    let http3 = config.http3;
+    if (http3 && !quicAvailable()) {
+      logger.warn('HTTP/3 unavailable on this platform (no prebuilt QUIC module): serving HTTP/1.1 and HTTP/2 only');
+      http3 = false;
+    }
+    await wss.listen({ host: config.host, port: config.port, tls, http3, onRequest: landingPage });
   } else {
     logger.warn('no certificate found (run `npm run certs`): serving ws:// only');
   }

@@ -97,3 +97,56 @@ export function logRejection(logger: Logger, request: HandshakeRequest, rejectio
   if (rejection.status >= 500) logger.error({ ...details, err: rejection.cause }, 'handshake failed');
   else logger.info(details, 'handshake refused');
 }
+
+/** How one transport answers a handshake; the flow around it is `acceptHandshake`'s. */
+export interface HandshakeResponder<Validated> {
+  /** Transport-specific rules (HTTP/1.1 Upgrade, extended CONNECT); throws a HandshakeRejection. */
+  validate(): Validated;
+  /** Whether the client is still there to be answered. */
+  isOpen(): boolean;
+  /** The local TCP port, to advertise an HTTP/3 twin with Alt-Svc; undefined on HTTP/3 itself. */
+  localPort: number | undefined;
+  /** Sends the success answer (101, or :status 200) with these fields, and returns the channel. */
+  accept(fields: Array<[string, string]>, validated: Validated): ByteChannel;
+  /** Sends a refusal. */
+  reject(rejection: HandshakeRejection): void;
+  /** Catches transport errors while the handshake runs; returns a function that stops catching. */
+  catchErrors(listener: (error: Error) => void): () => void;
+}
+
+/**
+ * The one server-side handshake flow of every front-end: transport rules,
+ * the shared negotiation, then either the success answer and a session, or a
+ * refusal with a status and a reason (logged once). Never throws.
+ */
+export async function acceptHandshake<Validated>(
+  context: ServerContext,
+  request: HandshakeRequest,
+  responder: HandshakeResponder<Validated>,
+): Promise<WebSocket | null> {
+  const stopCatching = responder.catchErrors((error) => {
+    context.logger.debug({ transport: request.transport, err: error, peer: request.remoteAddress }, 'transport error during handshake');
+  });
+  try {
+    const validated = responder.validate();
+    const negotiated = await negotiateFor(context, request);
+    if (!responder.isOpen()) {
+      context.logger.debug({ transport: request.transport, peer: request.remoteAddress }, 'client left during the handshake');
+      return null;
+    }
+    const fields: Array<[string, string]> = [];
+    if (negotiated.protocol !== '') fields.push(['sec-websocket-protocol', negotiated.protocol]);
+    if (negotiated.extensions !== '') fields.push(['sec-websocket-extensions', negotiated.extensions]);
+    const altSvc = context.altSvcFor(responder.localPort);
+    if (altSvc !== undefined) fields.push(['alt-svc', altSvc]);
+    const ws = openSession(context, request, negotiated, responder.accept(fields, validated));
+    stopCatching(); // the session's channel catches them now
+    return ws;
+  } catch (error) {
+    const rejection =
+      error instanceof HandshakeRejection ? error : Object.assign(new HandshakeRejection(500, 'internal server error'), { cause: error });
+    logRejection(context.logger, request, rejection);
+    responder.reject(rejection);
+    return null;
+  }
+}

@@ -2,7 +2,7 @@ import type { IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2';
 import { validateExtendedConnect } from '../../handshake/extended-connect.js';
 import { HandshakeRejection } from '../../handshake/rejection.js';
 import { HandshakeRequest } from '../../handshake/request.js';
-import { logRejection, negotiateFor, openSession, type ServerContext } from '../../server/context.js';
+import { acceptHandshake, type ServerContext } from '../../server/context.js';
 import type { WebSocket } from '../../session/websocket.js';
 import { Http2StreamChannel } from './stream-channel.js';
 
@@ -45,38 +45,25 @@ export function requestFromHttp2(stream: ServerHttp2Stream, headers: IncomingHtt
  * HTTP/1.1 key/accept or Connection/Upgrade fields) and turns the stream into a
  * session. Every failure is answered with a status and a reason on the stream.
  */
-export async function handleHttp2Stream(
+export function handleHttp2Stream(
   context: ServerContext,
   request: HandshakeRequest,
   stream: ServerHttp2Stream,
 ): Promise<WebSocket | null> {
-  const onEarlyError = (error: Error): void => {
-    context.logger.debug({ err: error, peer: request.remoteAddress }, 'stream error during handshake');
-  };
-  stream.on('error', onEarlyError);
-  try {
-    validateExtendedConnect(request);
-    const negotiated = await negotiateFor(context, request);
-    if (stream.destroyed || stream.closed) {
-      context.logger.debug({ peer: request.remoteAddress }, 'client left during the handshake');
-      return null;
-    }
-    const headers: Record<string, string | number> = { ':status': 200 };
-    if (negotiated.protocol !== '') headers['sec-websocket-protocol'] = negotiated.protocol;
-    if (negotiated.extensions !== '') headers['sec-websocket-extensions'] = negotiated.extensions;
-    const altSvc = context.altSvcFor(stream.session?.socket?.localPort);
-    if (altSvc !== undefined) headers['alt-svc'] = altSvc;
-    stream.respond(headers);
-    const ws = openSession(context, request, negotiated, new Http2StreamChannel(stream));
-    stream.removeListener('error', onEarlyError);
-    return ws;
-  } catch (error) {
-    const rejection =
-      error instanceof HandshakeRejection ? error : Object.assign(new HandshakeRejection(500, 'internal server error'), { cause: error });
-    logRejection(context.logger, request, rejection);
-    respondRejection(stream, rejection);
-    return null;
-  }
+  return acceptHandshake(context, request, {
+    validate: () => validateExtendedConnect(request),
+    isOpen: () => !stream.destroyed && !stream.closed,
+    localPort: stream.session?.socket?.localPort,
+    accept: (fields) => {
+      stream.respond({ ':status': 200, ...Object.fromEntries(fields) });
+      return new Http2StreamChannel(stream);
+    },
+    reject: (rejection) => respondRejection(stream, rejection),
+    catchErrors: (listener) => {
+      stream.on('error', listener);
+      return () => stream.off('error', listener);
+    },
+  });
 }
 
 /** Answers a refused extended CONNECT (or any request we own) with status, headers and a short body. */

@@ -1,7 +1,7 @@
 import { validateExtendedConnect } from '../../handshake/extended-connect.js';
 import { HandshakeRejection } from '../../handshake/rejection.js';
 import { HandshakeRequest } from '../../handshake/request.js';
-import { logRejection, negotiateFor, openSession, type ServerContext } from '../../server/context.js';
+import { acceptHandshake, type ServerContext } from '../../server/context.js';
 import type { WebSocket } from '../../session/websocket.js';
 import type { HeaderList } from './fields.js';
 import type { Http3RequestStream } from './request-stream.js';
@@ -41,37 +41,26 @@ export function requestFromHttp3(headers: HeaderList, peer: RemotePeer): Handsha
  * The stream must have been paused by the caller as soon as it arrived, since
  * HTTP/3 delivers data immediately.
  */
-export async function handleHttp3Request(
+export function handleHttp3Request(
   context: ServerContext,
   request: HandshakeRequest,
   stream: Http3RequestStream,
   peer: RemotePeer,
 ): Promise<WebSocket | null> {
-  const onEarlyError = (error: Error): void => {
-    context.logger.debug({ err: error, peer: peer.address }, 'stream error during handshake');
-  };
-  stream.on('error', onEarlyError);
-  try {
-    validateExtendedConnect(request);
-    const negotiated = await negotiateFor(context, request);
-    if (stream.closed || !stream.writable) {
-      context.logger.debug({ peer: peer.address }, 'client left during the handshake');
-      return null;
-    }
-    const response: HeaderList = [[':status', '200']];
-    if (negotiated.protocol !== '') response.push(['sec-websocket-protocol', negotiated.protocol]);
-    if (negotiated.extensions !== '') response.push(['sec-websocket-extensions', negotiated.extensions]);
-    stream.respond(response);
-    const ws = openSession(context, request, negotiated, new Http3StreamChannel(stream, peer));
-    stream.off('error', onEarlyError);
-    return ws;
-  } catch (error) {
-    const rejection =
-      error instanceof HandshakeRejection ? error : Object.assign(new HandshakeRejection(500, 'internal server error'), { cause: error });
-    logRejection(context.logger, request, rejection);
-    respondRejection(stream, rejection);
-    return null;
-  }
+  return acceptHandshake(context, request, {
+    validate: () => validateExtendedConnect(request),
+    isOpen: () => !stream.closed && stream.writable,
+    localPort: undefined,
+    accept: (fields) => {
+      stream.respond([[':status', '200'], ...fields]);
+      return new Http3StreamChannel(stream, peer);
+    },
+    reject: (rejection) => respondRejection(stream, rejection),
+    catchErrors: (listener) => {
+      stream.on('error', listener);
+      return () => stream.off('error', listener);
+    },
+  });
 }
 
 /** Answers a refused request with status, headers and a short body, then ends the stream. */

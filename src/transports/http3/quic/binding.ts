@@ -128,7 +128,12 @@ export class QuicUnavailableError extends Error {
   readonly code = 'ERR_QUIC_UNAVAILABLE';
 }
 
-/** The prebuilt packages @matrixai/quic 2.0.9 publishes (its optionalDependencies), best match first. */
+/**
+ * The prebuilt binding packages of @matrixai/quic 2.0.9, best match first.
+ * Only the linux-x64 one is actually published in the registry for 2.0.9, so
+ * trident-ws depends on it directly (as an optional dependency), without the
+ * wrapper package whose high-level API we do not use.
+ */
 function platformPackages(): string[] {
   const names = [`@matrixai/quic-${process.platform}-${process.arch}`];
   if (process.platform === 'darwin') names.push('@matrixai/quic-darwin-universal');
@@ -157,7 +162,6 @@ export function loadFrom(names: string[]): Quiche {
   let lastError: unknown;
   for (const name of names) {
     try {
-      // The wrapper's exports map hides dist/native, so the platform package is required directly.
       const binding = require(name) as Quiche;
       if (typeof binding.Connection?.accept !== 'function' || typeof binding.retry !== 'function') {
         throw new Error(`${name} has unexpected exports (not the 2.0.9 binding?)`);
@@ -170,8 +174,18 @@ export function loadFrom(names: string[]): Quiche {
   }
   throw new QuicUnavailableError(
     `HTTP/3 is unavailable: the native QUIC module (${names.join(' or ')}) could not be loaded ` +
-      `(${(lastError as Error).message.split('\n')[0]}). It is an optional dependency of @matrixai/quic 2.0.9, ` +
-      'published only for linux-x64, darwin and win32-x64; HTTP/1.1 and HTTP/2 are unaffected.',
+      `(${(lastError as Error).message.split('\n')[0]}). trident-ws installs it as an optional dependency ` +
+      '(@matrixai/quic-linux-x64 2.0.9, published for linux-x64 only); HTTP/1.1 and HTTP/2 are unaffected.',
     { cause: lastError },
   );
+}
+
+/** Whether HTTP/3 can run on this platform (the native module loads). */
+export function quicAvailable(): boolean {
+  try {
+    loadQuiche();
+    return true;
+  } catch {
+    return false;
+  }
 }

@@ -7,6 +7,6 @@
 export type * from './types.js';
 export { createQuicServer, type QuicServerEngineOptions } from './server.js';
 export { connectQuic, type QuicClientEngineOptions } from './client.js';
-export { QuicUnavailableError } from './binding.js';
+export { QuicUnavailableError, quicAvailable } from './binding.js';
 export { QuicConnectionError, describeClose } from './errors.js';
 export { DEFAULTS as QUIC_DEFAULTS } from './config.js';
