@@ -7,6 +7,7 @@ import type { ClientConnectPlan, ClientHandshake } from '../../client/connect.js
 import { computeAcceptKey } from '../../handshake/accept-key.js';
 import { listHasToken } from '../../handshake/tokens.js';
 import { rememberAltSvc } from '../../client/alt-svc.js';
+import { HandshakeAttempt } from '../../client/attempt.js';
 import { acceptResponse, offerHeaders, type AcceptedResponse } from '../../client/negotiation.js';
 import type { WebSocket } from '../../session/websocket.js';
 import { SocketChannel } from './socket-channel.js';
@@ -40,53 +41,29 @@ export function openHttp1Client(ws: WebSocket, plan: ClientConnectPlan, socket?:
     // Transport 'auto' hands over the TLS connection it opened when ALPN chose HTTP/1.1.
     ...(socket ? { createConnection: () => socket } : {}),
   });
-  let settled = false;
-  const fail = (error: Error): void => {
-    if (settled) return;
-    settled = true;
-    clearTimeout(timer);
-    request.destroy();
-    plan.logger.debug({ url: url.href, reason: error.message }, 'client handshake failed');
-    ws.failHandshake(error);
-  };
-  const timer = setTimeout(() => fail(new Error('opening handshake timed out')), plan.handshakeTimeout);
-  timer.unref();
-
-  request.on('error', fail);
+  const attempt = new HandshakeAttempt(ws, plan);
+  attempt.onFailure(() => request.destroy());
+  request.on('error', (error) => attempt.fail(error));
   request.on('response', (response: IncomingMessage) => {
     response.resume();
-    fail(new Error(`unexpected server response: ${response.statusCode}`));
+    attempt.fail(new Error(`unexpected server response: ${response.statusCode}`));
   });
-  request.on('upgrade', (response: IncomingMessage, socket: Socket, head: Buffer) => {
-    if (settled) {
-      socket.destroy();
-      return;
-    }
+  request.on('upgrade', (response: IncomingMessage, upgraded: Socket, head: Buffer) => {
+    if (attempt.done) return upgraded.destroy();
     let accepted: AcceptedResponse;
     try {
       checkUpgradeResponse(response, key);
       const values = response.headersDistinct;
       accepted = acceptResponse(plan, values['sec-websocket-protocol'] ?? [], values['sec-websocket-extensions'] ?? []);
     } catch (error) {
-      socket.destroy();
-      fail(error as Error);
-      return;
+      upgraded.destroy();
+      return attempt.fail(error as Error);
     }
-    settled = true;
-    clearTimeout(timer);
-    if (url.protocol === 'wss:') rememberAltSvc(`https://${url.host}`, response.headers['alt-svc']);
-    ws.attach({
-      role: 'client',
-      channel: new SocketChannel(socket, head),
-      url: url.href,
-      ...accepted,
-      compressionThreshold: plan.deflate?.threshold ?? 0,
-      limits: plan.limits,
-      logger: plan.logger,
-    });
+    if (secure) rememberAltSvc(`https://${url.host}`, response.headers['alt-svc']);
+    attempt.succeed(new SocketChannel(upgraded, head), accepted);
   });
   request.end();
-  return { abort: () => fail(new Error('WebSocket was closed before the connection was established')) };
+  return attempt;
 }
 
 /** RFC 6455 §4.1 items 2-4: the HTTP/1.1-specific part of the server's answer. */

@@ -1,20 +1,15 @@
+import { HandshakeAttempt } from '../../client/attempt.js';
 import type { ClientConnectPlan, ClientHandshake } from '../../client/connect.js';
 import { acceptResponse, offerHeaders } from '../../client/negotiation.js';
 import type { WebSocket } from '../../session/websocket.js';
 import type { Http3ClientPool } from './client-pool.js';
 import type { HeaderList } from './fields.js';
-import type { Http3RequestStream } from './request-stream.js';
 import { Http3StreamChannel } from './stream-channel.js';
 
 function values(headers: HeaderList, name: string): string[] {
   return headers.filter(([field]) => field === name).map(([, value]) => value);
 }
 
-/**
- * The client side of RFC 9220: an extended CONNECT on a (shared) HTTP/3
- * connection, sent only after the server's SETTINGS enabled it. Success is
- * `:status 200`; the request stream then carries the frames in DATA frames.
- */
 export interface Http3ClientOptions {
   /** UDP port of an alternative service (Alt-Svc) instead of the URL's port. */
   port?: number;
@@ -25,29 +20,18 @@ export interface Http3ClientOptions {
   onUnavailable?: (error: Error) => void;
 }
 
+/**
+ * The client side of RFC 9220: an extended CONNECT on a (shared) HTTP/3
+ * connection, sent only after the server's SETTINGS enabled it. Success is
+ * `:status 200`; the request stream then carries the frames in DATA frames.
+ */
 export function openHttp3Client(ws: WebSocket, plan: ClientConnectPlan, pool: Http3ClientPool, choice: Http3ClientOptions = {}): ClientHandshake {
   const { url, options } = plan;
-  const host = url.hostname.replace(/^\[|\]$/g, '');
-  const port = choice.port ?? Number(url.port || 443);
-  let settled = false;
-  let stream: Http3RequestStream | null = null;
-  let release: (() => void) | null = null;
-  const fail = (error: Error): void => {
-    if (settled) return;
-    settled = true;
-    clearTimeout(timer);
-    if (stream !== null && !stream.closed) stream.cancel();
-    release?.();
-    plan.logger.debug({ url: url.href, reason: error.message }, 'client handshake failed');
-    ws.failHandshake(error);
-  };
-  const timer = setTimeout(() => fail(new Error('opening handshake timed out')), plan.handshakeTimeout);
-  timer.unref();
-
+  const attempt = new HandshakeAttempt(ws, plan);
   pool
     .acquire({
-      host,
-      port,
+      host: url.hostname.replace(/^\[|\]$/g, ''),
+      port: choice.port ?? Number(url.port || 443),
       servername: options.servername,
       ca: options.ca as Uint8Array | string | undefined,
       rejectUnauthorized: options.rejectUnauthorized,
@@ -55,62 +39,46 @@ export function openHttp3Client(ws: WebSocket, plan: ClientConnectPlan, pool: Ht
       timeout: choice.onUnavailable ? Math.min(plan.handshakeTimeout / 2, 3000) : plan.handshakeTimeout,
       idleTimeout: options.http3IdleTimeout ?? 5000,
     })
-    .then(({ session, release: done }) => {
-      release = done;
-      if (settled) return;
-      const headers: HeaderList = [
+    .then(({ session, release }) => {
+      attempt.onFailure(release);
+      if (attempt.done) return release();
+      const stream = session.request([
         [':method', 'CONNECT'],
         [':protocol', 'websocket'],
         [':scheme', 'https'],
         [':authority', url.host],
         [':path', url.pathname + url.search],
         ...Object.entries(offerHeaders(plan)),
-      ];
-      const opened = session.request(headers);
-      stream = opened;
-      const onError = (error: Error): void => fail(error);
-      const onClose = (): void => fail(new Error('stream closed before the server answered'));
-      opened.on('error', onError);
-      opened.once('close', onClose);
-      opened.once('response', (response: HeaderList) => {
+      ]);
+      attempt.onFailure(() => {
+        if (!stream.closed) stream.cancel();
+      });
+      const onError = (error: Error): void => attempt.fail(error);
+      const onClose = (): void => attempt.fail(new Error('stream closed before the server answered'));
+      stream.on('error', onError);
+      stream.once('close', onClose);
+      stream.once('response', (response: HeaderList) => {
         const status = values(response, ':status')[0];
-        if (status !== '200') {
-          fail(new Error(`unexpected server response: ${status}`));
-          return;
-        }
+        if (status !== '200') return attempt.fail(new Error(`unexpected server response: ${status}`));
         let accepted;
         try {
           accepted = acceptResponse(plan, values(response, 'sec-websocket-protocol'), values(response, 'sec-websocket-extensions'));
         } catch (error) {
-          fail(error as Error);
-          return;
+          return attempt.fail(error as Error);
         }
-        settled = true;
-        clearTimeout(timer);
-        opened.off('error', onError);
-        opened.off('close', onClose);
-        ws.once('close', () => done());
-        const connection = session.connection;
-        ws.attach({
-          role: 'client',
-          channel: new Http3StreamChannel(opened, { address: connection.remoteAddress, port: connection.remotePort }),
-          url: url.href,
-          ...accepted,
-          compressionThreshold: plan.deflate?.threshold ?? 0,
-          limits: plan.limits,
-          logger: plan.logger,
-        });
+        stream.off('error', onError);
+        stream.off('close', onClose);
+        ws.once('close', release);
+        // Synchronously, so data that follows the response in the same packet finds the session listening.
+        const peer = { address: session.connection.remoteAddress, port: session.connection.remotePort };
+        attempt.succeed(new Http3StreamChannel(stream, peer), accepted);
       });
     })
     .catch((error: Error) => {
-      if (choice.onUnavailable && !settled && stream === null) {
-        settled = true;
-        clearTimeout(timer);
+      if (choice.onUnavailable) {
         plan.logger.debug({ url: url.href, reason: error.message }, 'HTTP/3 unavailable, falling back');
-        choice.onUnavailable(error);
-        return;
-      }
-      fail(error);
+        attempt.handOver(() => choice.onUnavailable!(error));
+      } else attempt.fail(error);
     });
-  return { abort: () => fail(new Error('WebSocket was closed before the connection was established')) };
+  return attempt;
 }
