@@ -46,7 +46,8 @@ export class Receiver {
   private readonly chunks: Buffer[] = [];
   private headOffset = 0;
   private buffered = 0;
-  private readonly headerScratch = Buffer.alloc(MAX_HEADER_BYTES);
+  // Pooled slices: a dedicated small ArrayBuffer per session costs more than the bytes.
+  private readonly headerScratch = Buffer.allocUnsafe(MAX_HEADER_BYTES);
 
   // The frame whose header has been parsed and whose payload is awaited.
   private frameReady = false;
@@ -54,7 +55,7 @@ export class Receiver {
   private rsv1 = false;
   private opcode = 0;
   private payloadLength = 0;
-  private readonly maskKey = Buffer.alloc(4);
+  private readonly maskKey = Buffer.allocUnsafe(4);
   private masked = false;
 
   // The data message in progress (fragmentation, RFC 6455 §5.4).

@@ -107,7 +107,9 @@ export class WebSocket extends EventEmitter {
   private deflate: PerMessageDeflate | null = null;
   private compressionThreshold = 0;
   private limits!: SessionLimits;
-  private log!: Logger;
+  private baseLogger!: Logger;
+  private childLogger: Logger | null = null;
+  private peer: string | undefined = undefined;
   private handshake: ClientHandshake | null = null;
 
   private closeFrameSent = false;
@@ -231,11 +233,8 @@ export class WebSocket extends EventEmitter {
     this.compressionThreshold = init.compressionThreshold;
     this.limits = init.limits;
     this.user = init.user;
-    this.log = init.logger.child({
-      transport: init.channel.transport,
-      session: this.id,
-      peer: init.channel.remoteAddress,
-    });
+    this.baseLogger = init.logger;
+    this.peer = init.channel.remoteAddress;
     this.handshake = null;
     this.receiver = new Receiver({
       expectMasked: init.role === 'server',
@@ -251,7 +250,7 @@ export class WebSocket extends EventEmitter {
       close: (error) => this.onChannelClose(error),
     });
     this.startHeartbeat();
-    this.log.debug({ protocol: this.protocol, extensions: this.extensions }, 'websocket open');
+    this.debug({ protocol: this.protocol, extensions: this.extensions }, 'websocket open');
     this.emit('open');
   }
 
@@ -540,7 +539,7 @@ export class WebSocket extends EventEmitter {
     this.closeFrameReceived = true;
     this.closeCode = code;
     this.closeReason = reason;
-    this.log.debug({ code, reason }, 'close frame received');
+    this.debug({ code, reason }, 'close frame received');
     if (!this.closeFrameSent) {
       // RFC 6455 §5.5.1: reply with a close frame, echoing the status code.
       this.sendClose(code === CloseCode.NoStatus ? EMPTY : encodeClosePayload(code, ''));
@@ -586,7 +585,7 @@ export class WebSocket extends EventEmitter {
   private onChannelEnd(): void {
     this.heardFromPeer = true;
     if (!this.closeFrameReceived && !this.inputFailed) {
-      this.log.debug('transport ended without a close frame');
+      this.debug('transport ended without a close frame');
     }
     // The peer will send nothing more; finish our side too.
     this.endTransport();
@@ -602,8 +601,8 @@ export class WebSocket extends EventEmitter {
     const { code, reason } = this.closeFrameReceived
       ? { code: this.closeCode, reason: this.closeReason }
       : (this.failure ?? { code: CloseCode.Abnormal, reason: '' });
-    if (error && !this.wasClean) this.log.debug({ err: error }, 'transport closed with an error');
-    this.log.debug({ code, reason, clean: this.wasClean }, 'websocket closed');
+    if (error && !this.wasClean) this.debug({ err: error }, 'transport closed with an error');
+    this.debug({ code, reason, clean: this.wasClean }, 'websocket closed');
     this.emit('close', code, reason);
   }
 
@@ -636,7 +635,7 @@ export class WebSocket extends EventEmitter {
   private armCloseTimer(): void {
     if (this.closeTimer !== null || this.state === WebSocket.CLOSED) return;
     this.closeTimer = setTimeout(() => {
-      this.log.debug('close timeout: aborting the transport');
+      this.debug('close timeout: aborting the transport');
       this.channel!.abort(new Error('close handshake timed out'));
     }, this.limits.closeTimeout);
     this.closeTimer.unref();
@@ -665,6 +664,21 @@ export class WebSocket extends EventEmitter {
     this.closeTimer = null;
     this.lingerTimer = null;
     this.heartbeatTimer = null;
+  }
+
+  /**
+   * The session's pino child (transport, session id, peer), made on first use:
+   * a child logger per idle session would cost more memory than the session.
+   */
+  private get log(): Logger {
+    this.childLogger ??= this.baseLogger.child({ transport: this.channel?.transport, session: this.id, peer: this.peer });
+    return this.childLogger;
+  }
+
+  private debug(details: object | string, message?: string): void {
+    if (!this.baseLogger.isLevelEnabled('debug')) return;
+    if (typeof details === 'string') this.log.debug(details);
+    else this.log.debug(details, message);
   }
 
   private emitError(error: Error): void {
