@@ -29,6 +29,10 @@ export type ReceiverEvent =
 
 const EMPTY = Buffer.alloc(0);
 const MAX_HEADER_BYTES = 14;
+// Shared scratch space: it is only used synchronously inside one read(), and
+// per-session copies would cost more memory than the bytes they hold.
+const headerScratch = Buffer.alloc(MAX_HEADER_BYTES);
+const maskScratch = Buffer.alloc(4);
 
 function protocolError(code: string, message: string): ProtocolError {
   return new ProtocolError(CloseCode.ProtocolError, code, message);
@@ -46,8 +50,6 @@ export class Receiver {
   private readonly chunks: Buffer[] = [];
   private headOffset = 0;
   private buffered = 0;
-  // Pooled slices: a dedicated small ArrayBuffer per session costs more than the bytes.
-  private readonly headerScratch = Buffer.allocUnsafe(MAX_HEADER_BYTES);
 
   // The frame whose header has been parsed and whose payload is awaited.
   private frameReady = false;
@@ -55,7 +57,8 @@ export class Receiver {
   private rsv1 = false;
   private opcode = 0;
   private payloadLength = 0;
-  private readonly maskKey = Buffer.allocUnsafe(4);
+  /** The frame's masking key as a big-endian 32-bit number (cheaper per session than a Buffer). */
+  private maskKey = 0;
   private masked = false;
 
   // The data message in progress (fragmentation, RFC 6455 §5.4).
@@ -92,7 +95,10 @@ export class Receiver {
       if (this.buffered < this.payloadLength) return null;
       this.frameReady = false;
       const payload = this.take(this.payloadLength);
-      if (this.masked) applyMask(payload, this.maskKey);
+      if (this.masked) {
+        maskScratch.writeUInt32BE(this.maskKey, 0);
+        applyMask(payload, maskScratch);
+      }
       const event = isControlOpcode(this.opcode) ? this.controlFrame(payload) : this.dataFrame(payload);
       if (event !== null) return event;
     }
@@ -113,7 +119,7 @@ export class Receiver {
     let header = this.chunks[0];
     let at = this.headOffset;
     if (header.length - at < MAX_HEADER_BYTES) {
-      header = this.headerScratch;
+      header = headerScratch;
       at = 0;
       this.copyOut(header, Math.min(MAX_HEADER_BYTES, this.buffered));
     }
@@ -148,7 +154,7 @@ export class Receiver {
       length = high * 0x100000000 + low;
     }
     if (masked) {
-      header.copy(this.maskKey, 0, cursor, cursor + 4);
+      this.maskKey = header.readUInt32BE(cursor);
     }
     this.fin = (b0 & 0x80) !== 0;
     this.rsv1 = (b0 & 0x40) !== 0;

@@ -355,7 +355,8 @@ export class WebSocketServer extends EventEmitter {
 
   private track(ws: WebSocket): void {
     this.clients.add(ws);
-    ws.once('close', () => this.clients.delete(ws));
+    trackedBy.set(ws, this.clients);
+    ws.on('close', untrack);
   }
 
   private adopt(ws: WebSocket, request: HandshakeRequest): void {
@@ -364,3 +365,9 @@ export class WebSocketServer extends EventEmitter {
   }
 }
 
+
+/** Which server's client set a session belongs to; one shared 'close' listener instead of a closure per session. */
+const trackedBy = new WeakMap<WebSocket, Set<WebSocket>>();
+function untrack(this: WebSocket): void {
+  trackedBy.get(this)?.delete(this);
+}

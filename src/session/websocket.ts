@@ -8,7 +8,7 @@ import { ProtocolError } from '../protocol/errors.js';
 import { encodeFrame, encodeTextFrame } from '../protocol/frame-encoder.js';
 import { Opcode } from '../protocol/opcodes.js';
 import { Receiver, type ReceiverEvent } from '../protocol/receiver.js';
-import type { ByteChannel, TransportName } from './byte-channel.js';
+import type { ByteChannel, ByteChannelEvents, TransportName } from './byte-channel.js';
 import {
   addEventListener,
   getAttributeListener,
@@ -87,10 +87,11 @@ export class WebSocket extends EventEmitter {
   static readonly OPEN = 1;
   static readonly CLOSING = 2;
   static readonly CLOSED = 3;
-  readonly CONNECTING = 0;
-  readonly OPEN = 1;
-  readonly CLOSING = 2;
-  readonly CLOSED = 3;
+  // The WHATWG constants on instances live on the prototype (see below), not in every session.
+  declare readonly CONNECTING: 0;
+  declare readonly OPEN: 1;
+  declare readonly CLOSING: 2;
+  declare readonly CLOSED: 3;
 
   readonly id = nextSessionId++;
   url = '';
@@ -243,12 +244,7 @@ export class WebSocket extends EventEmitter {
       compression: init.deflate !== null,
     });
     this.state = WebSocket.OPEN;
-    init.channel.bind({
-      data: (chunk) => this.onChannelData(chunk),
-      drain: () => this.onChannelDrain(),
-      end: () => this.onChannelEnd(),
-      close: (error) => this.onChannelClose(error),
-    });
+    init.channel.bind(new ChannelEvents(this));
     this.startHeartbeat();
     this.debug({ protocol: this.protocol, extensions: this.extensions }, 'websocket open');
     this.emit('open');
@@ -446,7 +442,8 @@ export class WebSocket extends EventEmitter {
 
   // ---- receiving ------------------------------------------------------------
 
-  private onChannelData(chunk: Buffer): void {
+  /** @internal */
+  onChannelData(chunk: Buffer): void {
     this.heardFromPeer = true;
     if (this.inputFailed) return;
     this.receiver!.push(chunk);
@@ -576,13 +573,15 @@ export class WebSocket extends EventEmitter {
 
   // ---- transport events -----------------------------------------------------
 
-  private onChannelDrain(): void {
+  /** @internal */
+  onChannelDrain(): void {
     if (!this.needDrain || this.outgoing.length > 0 || this.bufferedAmount >= OUTPUT_HIGH_WATER_MARK) return;
     this.needDrain = false;
     this.emit('drain');
   }
 
-  private onChannelEnd(): void {
+  /** @internal */
+  onChannelEnd(): void {
     this.heardFromPeer = true;
     if (!this.closeFrameReceived && !this.inputFailed) {
       this.debug('transport ended without a close frame');
@@ -591,7 +590,8 @@ export class WebSocket extends EventEmitter {
     this.endTransport();
   }
 
-  private onChannelClose(error: Error | undefined): void {
+  /** @internal */
+  onChannelClose(error: Error | undefined): void {
     if (this.state === WebSocket.CLOSED) return;
     this.state = WebSocket.CLOSED;
     this.clearTimers();
@@ -685,5 +685,26 @@ export class WebSocket extends EventEmitter {
     // An 'error' without listeners would throw and crash the process; a bad
     // peer must never be able to do that, so errors are only offered.
     if (this.listenerCount('error') > 0) this.emit('error', error);
+  }
+}
+
+for (const [name, value] of [['CONNECTING', 0], ['OPEN', 1], ['CLOSING', 2], ['CLOSED', 3]] as const) {
+  Object.defineProperty(WebSocket.prototype, name, { value, enumerable: true });
+}
+
+/** The transport's events for one session: one small object instead of four closures per session. */
+class ChannelEvents implements ByteChannelEvents {
+  constructor(private readonly ws: WebSocket) {}
+  data(chunk: Buffer): void {
+    this.ws.onChannelData(chunk);
+  }
+  drain(): void {
+    this.ws.onChannelDrain();
+  }
+  end(): void {
+    this.ws.onChannelEnd();
+  }
+  close(error?: Error): void {
+    this.ws.onChannelClose(error);
   }
 }

@@ -1,6 +1,28 @@
 import type { Socket } from 'node:net';
 import type { ByteChannel, ByteChannelEvents } from '../../session/byte-channel.js';
 
+const kChannel = Symbol('trident.socketChannel');
+type ChannelSocket = Socket & { [kChannel]?: SocketChannel };
+
+// Module-level listeners that find their channel on the socket: no closures
+// per connection, which matters with tens of thousands of idle sessions.
+function onData(this: ChannelSocket, chunk: Buffer): void {
+  this[kChannel]!.events!.data(chunk);
+}
+function onEnd(this: ChannelSocket): void {
+  this[kChannel]!.events!.end();
+}
+function onDrain(this: ChannelSocket): void {
+  this[kChannel]!.events!.drain();
+}
+function onError(this: ChannelSocket, error: Error): void {
+  this[kChannel]!.failure ??= error;
+}
+function onClose(this: ChannelSocket): void {
+  const channel = this[kChannel]!;
+  channel.events!.close(channel.failure);
+}
+
 /**
  * ByteChannel over an upgraded TCP or TLS socket (RFC 6455 over HTTP/1.1):
  * orderly end is a FIN, abort destroys the socket, backpressure is the
@@ -8,12 +30,16 @@ import type { ByteChannel, ByteChannelEvents } from '../../session/byte-channel.
  */
 export class SocketChannel implements ByteChannel {
   readonly transport = 'http/1.1' as const;
-  private readonly socket: Socket;
-  private readonly head: Buffer;
+  /** @internal */
+  events: ByteChannelEvents | null = null;
+  /** @internal */
+  failure: Error | undefined = undefined;
+  private readonly socket: ChannelSocket;
+  private head: Buffer | null;
 
   constructor(socket: Socket, head: Buffer) {
     this.socket = socket;
-    this.head = head;
+    this.head = head.length > 0 ? head : null;
     socket.setNoDelay(true);
     socket.setTimeout(0);
   }
@@ -32,19 +58,19 @@ export class SocketChannel implements ByteChannel {
 
   bind(events: ByteChannelEvents): void {
     const socket = this.socket;
-    let failure: Error | undefined;
-    socket.on('error', (error) => {
-      failure = error;
-    });
-    socket.on('close', () => events.close(failure));
-    socket.on('end', () => events.end());
-    socket.on('drain', () => events.drain());
+    this.events = events;
+    socket[kChannel] = this;
+    socket.on('error', onError);
+    socket.on('close', onClose);
+    socket.on('end', onEnd);
+    socket.on('drain', onDrain);
     // Bytes that arrived together with the handshake belong to the WebSocket;
     // put them back so that all data arrives in order, after bind() returned.
-    if (this.head.length > 0) socket.unshift(this.head);
-    socket.on('data', (chunk: Buffer) => events.data(chunk));
+    if (this.head !== null) socket.unshift(this.head);
+    this.head = null;
+    socket.on('data', onData);
     if (socket.destroyed) {
-      process.nextTick(() => events.close(failure));
+      process.nextTick(() => events.close(this.failure));
     } else if (socket.readableEnded) {
       process.nextTick(() => events.end());
     }
