@@ -1,29 +1,69 @@
 import { randomFillSync } from 'node:crypto';
+import { createRequire } from 'node:module';
 
-// Below this size a byte loop beats creating a Uint32Array view.
+// Below this size a byte loop beats creating a typed-array view.
 const WORD_LOOP_THRESHOLD = 32;
 const maskBytes = new Uint8Array(4);
-const maskWord = new Uint32Array(maskBytes.buffer);
+const maskWord = new Int32Array(maskBytes.buffer);
 
 /**
- * XORs `data` in place with the 4-byte masking key (RFC 6455 §5.3), starting at
- * key position `keyOffset`. Large payloads are processed as 32-bit words on the
- * 4-byte-aligned middle part; only the unaligned edges go byte by byte.
+ * `bufferutil` (the native helper `ws` uses too) masks ~2.5x faster than the
+ * best JavaScript loop below on large payloads; it is an optional dependency,
+ * used when it loads, never required.
  */
-export function applyMask(data: Uint8Array, key: Uint8Array, keyOffset = 0): void {
+const native: { unmask(buffer: Uint8Array, key: Uint8Array): void } | null = (() => {
+  if (process.env.TRIDENT_NO_NATIVE_MASK) return null;
+  try {
+    const helper = createRequire(import.meta.url)('bufferutil') as { unmask?: unknown };
+    return typeof helper.unmask === 'function' ? (helper as { unmask(buffer: Uint8Array, key: Uint8Array): void }) : null;
+  } catch {
+    return null;
+  }
+})();
+const NATIVE_THRESHOLD = 256;
+
+/** Whether masking runs in native code (for diagnostics and the benchmark). */
+export const nativeMasking = native !== null;
+
+/**
+ * XORs `data` in place with the 4-byte masking key (RFC 6455 §5.3). Large
+ * payloads go through 32-bit words on the 4-byte-aligned middle part, as
+ * Int32 (an Int32Array keeps V8 on small integers; Uint32 XOR results above
+ * 2^31 fall off that path) and unrolled eight ways; only the unaligned edges
+ * go byte by byte. Measured on 1 MiB: Uint32 loop ~310-450 µs, this ~160 µs,
+ * bufferutil ~60 µs.
+ */
+export function applyMask(data: Uint8Array, key: Uint8Array): void {
+  if (native !== null && data.length >= NATIVE_THRESHOLD) native.unmask(data, key);
+  else maskInJavaScript(data, key);
+}
+
+/** The JavaScript implementation of `applyMask` (exported for tests). */
+export function maskInJavaScript(data: Uint8Array, key: Uint8Array): void {
   const length = data.length;
   let i = 0;
   if (length >= WORD_LOOP_THRESHOLD) {
     const head = (4 - (data.byteOffset & 3)) & 3;
-    for (; i < head; i++) data[i] ^= key[(i + keyOffset) & 3];
-    const words = (length - i) >>> 2;
-    for (let k = 0; k < 4; k++) maskBytes[k] = key[(i + keyOffset + k) & 3];
+    for (; i < head; i++) data[i] ^= key[i & 3];
+    for (let k = 0; k < 4; k++) maskBytes[k] = key[(i + k) & 3];
     const word = maskWord[0];
-    const view = new Uint32Array(data.buffer, data.byteOffset + i, words);
-    for (let w = 0; w < words; w++) view[w] ^= word;
+    const words = (length - i) >>> 2;
+    const view = new Int32Array(data.buffer, data.byteOffset + i, words);
+    let w = 0;
+    for (; w + 8 <= words; w += 8) {
+      view[w] ^= word;
+      view[w + 1] ^= word;
+      view[w + 2] ^= word;
+      view[w + 3] ^= word;
+      view[w + 4] ^= word;
+      view[w + 5] ^= word;
+      view[w + 6] ^= word;
+      view[w + 7] ^= word;
+    }
+    for (; w < words; w++) view[w] ^= word;
     i += words << 2;
   }
-  for (; i < length; i++) data[i] ^= key[(i + keyOffset) & 3];
+  for (; i < length; i++) data[i] ^= key[i & 3];
 }
 
 // Masking keys come from a pooled block of CSPRNG output (RFC 6455 §5.3 requires

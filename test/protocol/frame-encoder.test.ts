@@ -1,6 +1,6 @@
 import t from 'tap';
 import { encodeFrame, encodeTextFrame } from '../../src/protocol/frame-encoder.js';
-import { applyMask } from '../../src/protocol/mask.js';
+import { applyMask, maskInJavaScript, nativeMasking } from '../../src/protocol/mask.js';
 import { Receiver } from '../../src/protocol/receiver.js';
 
 const flat = (frame: Buffer | Buffer[]): Buffer => (Array.isArray(frame) ? Buffer.concat(frame) : frame);
@@ -66,15 +66,19 @@ t.test('consecutive masked frames use different keys', async (t) => {
   t.ok(keys.size >= 49, `${keys.size} distinct keys of 50`);
 });
 
-t.test('applyMask equals the byte-wise definition at any alignment and key offset', async (t) => {
+t.test('masking equals the byte-wise definition at any alignment and length', async (t) => {
   const key = Buffer.from([0x01, 0x80, 0xfe, 0x7f]);
-  const backing = Buffer.alloc(300).map((_, i) => i & 0xff);
-  for (const offset of [0, 1, 2, 3]) {
-    for (const keyOffset of [0, 1, 2, 3]) {
-      const data = Buffer.from(backing).subarray(offset, offset + 257);
-      const expected = Buffer.from(data.map((byte, i) => byte ^ key[(i + keyOffset) & 3]));
-      applyMask(data, key, keyOffset);
-      t.ok(data.equals(expected), `offset ${offset}, key offset ${keyOffset}`);
+  const backing = Buffer.from(Array.from({ length: 4200 }, (_, i) => i & 0xff));
+  for (const [name, mask] of [['JavaScript', maskInJavaScript], ['applyMask', applyMask]] as const) {
+    for (const offset of [0, 1, 2, 3]) {
+      for (const length of [0, 1, 31, 32, 33, 63, 64, 65, 255, 256, 257, 4096]) {
+        const data = Buffer.from(backing).subarray(offset, offset + length);
+        const expected = Buffer.from(data.map((byte, i) => byte ^ key[i & 3]));
+        mask(data, key);
+        if (!data.equals(expected)) t.fail(`${name}: offset ${offset}, length ${length}`);
+      }
     }
+    t.pass(`${name}: 48 alignments and lengths`);
   }
+  t.ok(nativeMasking, 'bufferutil is installed here, so the native path was the one tested above');
 });
