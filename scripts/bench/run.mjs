@@ -14,7 +14,7 @@ import { messagePlan } from './lib/frames.mjs';
 import { h3Status } from './lib/h3.mjs';
 import { runEcho, runHandshakes, runMemory } from './lib/load.mjs';
 import { formatProfile, summarizeProfile } from './lib/profile.mjs';
-import { renderMarkdown, renderSvg } from './lib/report.mjs';
+import { renderMarkdown, renderSvg, shortNumber } from './lib/report.mjs';
 import { ServerProcess, hasTaskset, pinSelf } from './lib/servers.mjs';
 import { pairRatio, summarizeRow } from './lib/stats.mjs';
 import { backgroundCores, machineBusyUs } from './lib/system.mjs';
@@ -420,7 +420,7 @@ async function main() {
   for (const t of targets) {
     const r = t.ratio;
     const mark = t.pass === null ? '  n/a' : t.pass ? ' PASS' : ' MISS';
-    console.log(`${mark}  ${r.median?.toFixed(3) ?? '—'} (${r.min?.toFixed(3) ?? '—'}–${r.max?.toFixed(3) ?? '—'}) ${t.compare} ${t.threshold}  ${t.text}${t.clientBound ? '  [load generator saturated in a run]' : ''}`);
+    console.log(`${mark}  ${r.median?.toFixed(3) ?? '—'} (${r.min?.toFixed(3) ?? '—'}–${r.max?.toFixed(3) ?? '—'}) ${t.compare} ${shortNumber(t.threshold)}  ${t.text}${t.clientBound ? '  [load generator saturated in a run]' : ''}`);
   }
   console.log(`\n${h3.reason}`);
 

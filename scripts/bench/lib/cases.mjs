@@ -1,6 +1,7 @@
 // What is measured: the rows (a server process + how the load generator
 // reaches it), the case matrix, the pairs compared in each run, and the
 // targets of issue #5.
+import { INTERNET_PACKETS } from './servers.mjs';
 
 /** A row is one server under test as seen through one client transport. */
 export const ROWS = {
@@ -15,6 +16,9 @@ export const ROWS = {
   'raw-h2': { server: 'raw-h2', transport: 'h2', raw: true, label: 'raw node:http2 stream echo (HTTP/2 limit)' },
   // HTTP/3: runs when dist/ has it (h3.mjs); the HTTP/2 row beside it in the h3 cases is the reference.
   'trident-h3': { server: 'trident-h3', transport: 'h3', label: 'trident-ws HTTP/3 (QUIC)' },
+  // The same with every datagram ≤ 1350 bytes as on an Internet path (the default
+  // sends loopback peers 16 KiB datagrams, since the loopback MTU allows them).
+  'trident-h3-1350': { server: 'trident-h3-1350', transport: 'h3', quic: INTERNET_PACKETS, label: 'trident-ws HTTP/3, 1350-byte datagrams' },
 };
 
 export const KiB = 1024;
@@ -81,7 +85,10 @@ export const GROUPS = {
     title: 'Memory per idle connection (server RSS growth after GC / connections)',
     pairs: [{ a: 'trident-h1', b: 'ws' }, { a: 'trident-deflate', b: 'ws-deflate' }, { a: 'trident-h2', b: 'raw-h2', info: true }],
   },
-  h3: { title: 'HTTP/3 (RFC 9220, QUIC) beside HTTP/2 (same shapes)', pairs: [{ a: 'trident-h3', b: 'trident-h2' }] },
+  h3: {
+    title: 'HTTP/3 (RFC 9220, QUIC) beside HTTP/2 (same shapes)',
+    pairs: [{ a: 'trident-h3', b: 'trident-h2' }, { a: 'trident-h3-1350', b: 'trident-h2', info: true }],
+  },
 };
 
 const H1 = ['trident-h1', 'ws', 'raw-tcp'];
@@ -135,9 +142,16 @@ export function buildCases({ quick, memConns, h3 = { available: false, reason: '
     cases.push({ id: 'h3', group: 'h3', kind: 'h3', rows: ['trident-h3'], available: false, label: h3.reason });
   } else {
     const H3 = ['trident-h3', 'trident-h2'];
-    cases.push({ ...echoCase('h3', H3, KiB, 1, { sessions: 1 }), id: 'h3-echo-1k-1x1' });
-    cases.push({ ...echoCase('h3', H3, KiB, 100, { sessions: 4 }), id: 'h3-echo-1k-4x25' });
-    if (!quick) cases.push({ ...echoCase('h3', H3, 64 * KiB, 100, { sessions: 4 }), id: 'h3-echo-64k-4x25' });
+    const H3_BOTH_SIZES = ['trident-h3', 'trident-h3-1350', 'trident-h2'];
+    cases.push({ ...echoCase('h3', H3_BOTH_SIZES, KiB, 1, { sessions: 1 }), id: 'h3-echo-1k-1x1' });
+    cases.push({ ...echoCase('h3', H3_BOTH_SIZES, KiB, 100, { sessions: 4 }), id: 'h3-echo-1k-4x25' });
+    if (!quick) cases.push({ ...echoCase('h3', H3_BOTH_SIZES, 64 * KiB, 100, { sessions: 4 }), id: 'h3-echo-64k-4x25' });
+    // Bulk on one stream (issue #4): 1 MiB messages, several in flight so the
+    // stream's flow-control window, not the round trip, sets the pace; read MB/s.
+    cases.push({
+      ...echoCase('h3', H3_BOTH_SIZES, MiB, 1, { sessions: 1, window: 4, label: '1 MiB × 1 stream on 1 connection, 4 in flight (bulk on one stream)' }),
+      id: 'h3-bulk-1m-1x1',
+    });
     cases.push({ id: 'h3-handshake-seq', group: 'h3', kind: 'handshake', rows: H3, concurrency: 1, label: 'WebSocket lifetimes on one connection, sequential' });
     cases.push({ id: 'h3-memory', group: 'h3', kind: 'memory', rows: H3, conns: memConns, label: `${memConns} idle streams (1,000 per connection)` });
   }
@@ -271,6 +285,28 @@ export function targetDefinitions() {
     metric: 'msgsPerCpuSec',
     compare: '>=',
     threshold: 0.8,
+  });
+  t.push({
+    id: 'h3-bulk-vs-h2',
+    text: "HTTP/3 bulk on one stream within 3× of HTTP/2's (MB/s, 1 MiB messages) — issue #4",
+    short: 'h3 ÷ h2 bulk MB/s, one stream',
+    case: 'h3-bulk-1m-1x1',
+    a: 'trident-h3',
+    b: 'trident-h2',
+    metric: 'msgsPerSec',
+    compare: '>=',
+    threshold: 1 / 3,
+  });
+  t.push({
+    id: 'h3-1350-bulk-vs-h2',
+    text: "HTTP/3 bulk within 3× of HTTP/2's, with Internet-size (1350-byte) datagrams even on loopback (stricter reading)",
+    short: 'h3 (1350 B datagrams) ÷ h2 bulk MB/s',
+    case: 'h3-bulk-1m-1x1',
+    a: 'trident-h3-1350',
+    b: 'trident-h2',
+    metric: 'msgsPerSec',
+    compare: '>=',
+    threshold: 1 / 3,
   });
   return t;
 }

@@ -39,30 +39,42 @@ export async function h3Status() {
   return { available: true, reason: 'HTTP/3: trident listen({ tls, http3: true }); load generator over trident\'s own QUIC/HTTP/3 client layer' };
 }
 
-let poolClass = null;
-async function Pool() {
-  poolClass ??= (await import(pathToFileURL(dist('transports/http3/client-pool.js')).href)).Http3ClientPool;
-  return poolClass;
+let modules = null;
+async function load() {
+  modules ??= {
+    ...(await import(pathToFileURL(dist('transports/http3/quic/index.js')).href)),
+    ...(await import(pathToFileURL(dist('transports/http3/session.js')).href)),
+  };
+  return modules;
 }
 
-/** One QUIC connection (its own pool, so several can go to one origin), ready for extended CONNECT. */
-export async function openH3Session(target, { timeoutMs = 10000 } = {}) {
-  const Http3ClientPool = await Pool();
-  const pool = new Http3ClientPool();
-  const { session, release } = await pool.acquire({
+/**
+ * One QUIC connection, ready for extended CONNECT (the server's SETTINGS
+ * enabled it). `quic` holds transport options (the packet-size rows).
+ */
+export async function openH3Session(target, { timeoutMs = 10000, quic = {} } = {}) {
+  const { connectQuic, Http3Session } = await load();
+  const connection = await connectQuic({
     host: HOST,
     port: target.port,
     servername: 'localhost',
     rejectUnauthorized: false,
-    timeout: timeoutMs,
+    alpn: ['h3'],
+    handshakeTimeout: timeoutMs,
     idleTimeout: 3600_000,
+    ...quic,
   });
-  session.benchRelease = release;
+  const session = new Http3Session(connection, { role: 'client' });
+  session.on('error', () => {});
+  const settings = await session.waitForSettings();
+  if (!settings.enableConnectProtocol) {
+    session.close();
+    throw new Error('server did not enable extended CONNECT over HTTP/3');
+  }
   return session;
 }
 
 export function closeH3Session(session) {
-  session.benchRelease?.();
   try {
     session.close();
   } catch {

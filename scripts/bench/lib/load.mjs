@@ -281,7 +281,7 @@ export async function openConnections(load, row, target, { conns, sessions = 1, 
     } else if (row.transport === 'h3') {
       const h3sessions = [];
       await pool(sessions, sessions, async () => {
-        const session = await openH3Session(target);
+        const session = await openH3Session(target, { quic: row.quic });
         h3sessions.push(session);
         closers.push(() => closeH3Session(session));
         session.on('close', () => {
@@ -327,7 +327,7 @@ export async function verifyEcho(row, target, { size, deflate, count }) {
     ({ stream } = await openH2Stream(session, target, { deflate }));
     source = stream;
   } else if (row.transport === 'h3') {
-    session = await openH3Session(target);
+    session = await openH3Session(target, { quic: row.quic });
     ({ stream } = await openH3Stream(session, target, { deflate }));
     source = stream;
   } else {
@@ -482,7 +482,7 @@ export async function runEcho({ row, server, target, size, conns, sessions, wind
 export async function runHandshakes({ row, server, target, concurrency, durationMs, warmupMs, maxCount = 200000 }) {
   let session = null;
   if (row.transport === 'h2') session = await openH2Session(target);
-  if (row.transport === 'h3') session = await openH3Session(target);
+  if (row.transport === 'h3') session = await openH3Session(target, { quic: row.quic });
   const lifetime =
     row.transport === 'h3' ? () => h3Lifetime(session, target) : session ? () => h2Lifetime(session, target) : () => h1Lifetime(target);
   const errors = [];

@@ -137,7 +137,7 @@ export function renderMarkdown(report) {
       }
       const straddles = r.median !== undefined && (t.compare === '<=' ? r.min <= t.threshold && r.max > t.threshold : r.max >= t.threshold && r.min < t.threshold);
       if (straddles) notes.push('runs fall on both sides of the threshold');
-      out.push(`| ${mark} | ${t.text} | ${measured} | ${t.compare === '<=' ? '≤' : '≥'} ${t.threshold} | ${notes.join('; ')} |`);
+      out.push(`| ${mark} | ${t.text} | ${measured} | ${t.compare === '<=' ? '≤' : '≥'} ${shortNumber(t.threshold)} | ${notes.join('; ')} |`);
     }
   }
   out.push('');
@@ -294,7 +294,7 @@ export function renderSvg(report) {
     parts.push(`<line x1="${x1.toFixed(1)}" y1="${y + rowH / 2}" x2="${x2.toFixed(1)}" y2="${y + rowH / 2}" stroke="#222" stroke-width="1.5"/>`);
     const tx = labelW + t.threshold * scale;
     parts.push(`<line x1="${tx}" y1="${y + 2}" x2="${tx}" y2="${y + rowH - 2}" stroke="#000" stroke-width="2.5"/>`);
-    parts.push(`<text x="${labelW + chartW + 8}" y="${y + 16}">${r.median.toFixed(2)}× ${t.compare === '<=' ? '≤' : '≥'} ${t.threshold}</text>`);
+    parts.push(`<text x="${labelW + chartW + 8}" y="${y + 16}">${r.median.toFixed(2)}× ${t.compare === '<=' ? '≤' : '≥'} ${shortNumber(t.threshold)}</text>`);
   });
   if (targets.length === 0) parts.push(`<text x="10" y="${top + 16}">No target case ran.</text>`);
   parts.push('</svg>');
@@ -302,3 +302,8 @@ export function renderSvg(report) {
 }
 
 export { sizeLabel };
+
+/** Thresholds like 1/3 print as 0.33. */
+export function shortNumber(value) {
+  return String(Number(value.toFixed(2)));
+}

@@ -9,6 +9,9 @@ import { fileURLToPath } from 'node:url';
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const SERVER_DIR = path.join(here, '..', 'servers');
 
+/** QUIC datagrams no bigger than on an Internet path, even to a loopback peer. */
+export const INTERNET_PACKETS = { maxPacketSize: 1350, loopbackPacketSize: 1350 };
+
 /** Processes: one script and its configuration each. */
 export const SERVER_PROCESSES = {
   trident: { script: 'trident.mjs', config: {} },
@@ -21,6 +24,7 @@ export const SERVER_PROCESSES = {
   'raw-h2': { script: 'raw-h2.mjs', config: { tls: true } },
   // TLS port with an HTTP/3 twin on UDP (RFC 9220), see h3.mjs.
   'trident-h3': { script: 'trident.mjs', config: { tls: true, h3: true } },
+  'trident-h3-1350': { script: 'trident.mjs', config: { tls: true, h3: INTERNET_PACKETS } },
 };
 
 export function hasTaskset() {

@@ -13,7 +13,7 @@ import { isIP } from 'node:net';
 import type { Logger } from 'pino';
 import { loadQuiche, type HostPort } from './binding.js';
 import { randomCid } from './cid.js';
-import { buildClientConfig, resolveTransport } from './config.js';
+import { buildClientConfig, packetSizeFor, resolveTransport } from './config.js';
 import { QuicConnectionImpl, type ConnectionOwner } from './connection.js';
 import { resolveHost, UdpEndpoint } from './endpoint.js';
 import { describeClose, QuicConnectionError } from './errors.js';
@@ -102,12 +102,13 @@ class ClientOwner implements ConnectionOwner {
 export async function connectQuic(options: QuicClientEngineOptions): Promise<QuicConnection> {
   const quiche = loadQuiche();
   const transport = resolveTransport(options);
-  const config = buildClientConfig(quiche, options, transport);
   const handshakeTimeout = options.handshakeTimeout ?? 10_000;
   const remote = await resolveHost(options.host);
+  const packetSize = packetSizeFor(transport, remote.address);
+  const config = buildClientConfig(quiche, options, transport, packetSize);
   const endpoint = await UdpEndpoint.open(
     { address: remote.family === 6 ? '::' : '0.0.0.0', family: remote.family, port: 0 },
-    transport.maxPacketSize,
+    packetSize,
     { address: remote.address, port: options.port },
   );
   const bound = endpoint.socket.address();

@@ -14,7 +14,7 @@ import type { RemoteInfo } from 'node:dgram';
 import type { Logger } from 'pino';
 import { loadQuiche, type HostPort, type NativeConfig, type Quiche } from './binding.js';
 import { CID_LEN, CidTable, freshCid } from './cid.js';
-import { buildServerConfig, resolveTransport, type ResolvedTransport } from './config.js';
+import { buildServerConfig, isLoopbackAddress, resolveTransport, type ResolvedTransport } from './config.js';
 import { QuicConnectionImpl, type ConnectionOwner } from './connection.js';
 import { resolveHost, UdpEndpoint } from './endpoint.js';
 import { TRANSPORT_ERROR_CONNECTION_REFUSED } from './errors.js';
@@ -48,6 +48,8 @@ interface ServerConnection extends QuicConnectionImpl {
 export class QuicServerImpl extends EventEmitter implements QuicServer, ConnectionOwner {
   private readonly quiche: Quiche;
   private readonly config: NativeConfig;
+  /** The same transport parameters with the loopback packet size, for peers on this host. */
+  private readonly loopbackConfig: NativeConfig;
   private readonly transport: ResolvedTransport;
   private readonly retry: boolean;
   private readonly maxConnections: number;
@@ -70,7 +72,11 @@ export class QuicServerImpl extends EventEmitter implements QuicServer, Connecti
     if (options.cert === undefined || options.key === undefined) throw new TypeError('createQuicServer needs cert and key');
     this.quiche = loadQuiche();
     this.transport = resolveTransport(options);
-    this.config = buildServerConfig(this.quiche, options, this.transport);
+    this.config = buildServerConfig(this.quiche, options, this.transport, this.transport.maxPacketSize);
+    this.loopbackConfig =
+      this.transport.loopbackPacketSize === this.transport.maxPacketSize
+        ? this.config
+        : buildServerConfig(this.quiche, options, this.transport, this.transport.loopbackPacketSize);
     this.retry = options.retry ?? true;
     this.maxConnections = options.maxConnections ?? 10_000;
     if (!Number.isSafeInteger(this.maxConnections) || this.maxConnections < 0) {
@@ -96,7 +102,7 @@ export class QuicServerImpl extends EventEmitter implements QuicServer, Connecti
     if (this.listenCalled || this.closing !== null) throw new Error('QUIC server is already listening or closed');
     this.listenCalled = true;
     const resolved = await resolveHost(host);
-    const endpoint = await UdpEndpoint.open({ ...resolved, port }, this.transport.maxPacketSize);
+    const endpoint = await UdpEndpoint.open({ ...resolved, port }, Math.max(this.transport.maxPacketSize, this.transport.loopbackPacketSize));
     if (this.closing !== null) {
       await endpoint.close();
       throw new Error('QUIC server was closed while it started listening');
@@ -225,10 +231,11 @@ export class QuicServerImpl extends EventEmitter implements QuicServer, Connecti
     }
     // quiche copies the config's transport parameters at accept(): this
     // connection's stateless_reset_token (§18.2) is derived from its ID.
-    this.config.setStatelessResetToken(this.resets.tokenBigInt(scid));
+    const config = isLoopbackAddress(from.address) ? this.loopbackConfig : this.config;
+    config.setStatelessResetToken(this.resets.tokenBigInt(scid));
     let native;
     try {
-      native = quiche.Connection.accept(scid, odcid, this.local, { host: from.address, port: from.port }, this.config);
+      native = quiche.Connection.accept(scid, odcid, this.local, { host: from.address, port: from.port }, config);
     } catch (error) {
       this.logger?.debug({ err: error }, 'quic: accept failed');
       return;

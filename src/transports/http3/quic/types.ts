@@ -98,6 +98,8 @@ export interface QuicTransportOptions {
   idleTimeout?: number;
   /** Largest UDP payload we send; default 1350 (fits every path that carries IPv6 minimum MTU + tunnels). */
   maxPacketSize?: number;
+  /** Largest UDP payload we send to a peer on a loopback address; default 16 KiB (the loopback MTU is 64 KiB). */
+  loopbackPacketSize?: number;
   /** 'cubic' (default), 'reno' or 'bbr'. */
   congestionControl?: 'cubic' | 'reno' | 'bbr';
   /** High-water mark of a stream's write queue in bytes; default 256 KiB. */
