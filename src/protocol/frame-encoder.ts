@@ -1,4 +1,4 @@
-import { applyMask, nextMaskKey } from './mask.js';
+import { applyMask, copyMasked, nextMaskKey } from './mask.js';
 import { Opcode } from './opcodes.js';
 
 /**
@@ -57,8 +57,7 @@ export function encodeFrame(opcode: number, payload: Uint8Array, flags: FrameFla
     const key = nextMaskKey();
     const frame = Buffer.allocUnsafe(hLength + length);
     writeHeader(frame, opcode, length, flags, key);
-    frame.set(payload, hLength);
-    applyMask(frame.subarray(hLength), key);
+    copyMasked(payload, key, frame, hLength);
     return frame;
   }
   if (length <= MERGE_THRESHOLD) {

@@ -11,11 +11,16 @@ const maskWord = new Int32Array(maskBytes.buffer);
  * best JavaScript loop below on large payloads; it is an optional dependency,
  * used when it loads, never required.
  */
-const native: { unmask(buffer: Uint8Array, key: Uint8Array): void } | null = (() => {
+interface NativeMasking {
+  unmask(buffer: Uint8Array, key: Uint8Array): void;
+  /** output[offset + i] = source[i] ^ key[i & 3] for i < length. */
+  mask(source: Uint8Array, key: Uint8Array, output: Uint8Array, offset: number, length: number): void;
+}
+const native: NativeMasking | null = (() => {
   if (process.env.TRIDENT_NO_NATIVE_MASK) return null;
   try {
-    const helper = createRequire(import.meta.url)('bufferutil') as { unmask?: unknown };
-    return typeof helper.unmask === 'function' ? (helper as { unmask(buffer: Uint8Array, key: Uint8Array): void }) : null;
+    const helper = createRequire(import.meta.url)('bufferutil') as Partial<NativeMasking>;
+    return typeof helper.unmask === 'function' && typeof helper.mask === 'function' ? (helper as NativeMasking) : null;
   } catch {
     return null;
   }
@@ -36,6 +41,20 @@ export const nativeMasking = native !== null;
 export function applyMask(data: Uint8Array, key: Uint8Array): void {
   if (native !== null && data.length >= NATIVE_THRESHOLD) native.unmask(data, key);
   else maskInJavaScript(data, key);
+}
+
+/**
+ * Writes `source` XORed with `key` into `target` at `offset`: one pass over
+ * the bytes instead of a copy followed by an in-place pass (a payload that
+ * spans socket reads has to be copied anyway).
+ */
+export function copyMasked(source: Uint8Array, key: Uint8Array, target: Uint8Array, offset: number): void {
+  if (native !== null && source.length >= NATIVE_THRESHOLD) {
+    native.mask(source, key, target, offset, source.length);
+  } else {
+    target.set(source, offset);
+    maskInJavaScript(target.subarray(offset, offset + source.length), key);
+  }
 }
 
 /** The JavaScript implementation of `applyMask` (exported for tests). */

@@ -1,7 +1,7 @@
 import { CloseCode } from './close-codes.js';
 import { decodeClosePayload } from './close-frame.js';
 import { ProtocolError } from './errors.js';
-import { applyMask } from './mask.js';
+import { applyMask, copyMasked } from './mask.js';
 import { Opcode, isControlOpcode } from './opcodes.js';
 import { Utf8StreamValidator, isValidUtf8 } from './utf8.js';
 
@@ -94,11 +94,7 @@ export class Receiver {
       if (!this.frameReady && !this.parseHeader()) return null;
       if (this.buffered < this.payloadLength) return null;
       this.frameReady = false;
-      const payload = this.take(this.payloadLength);
-      if (this.masked) {
-        maskScratch.writeUInt32BE(this.maskKey, 0);
-        applyMask(payload, maskScratch);
-      }
+      const payload = this.masked ? this.takeUnmasked(this.payloadLength) : this.take(this.payloadLength);
       const event = isControlOpcode(this.opcode) ? this.controlFrame(payload) : this.dataFrame(payload);
       if (event !== null) return event;
     }
@@ -285,6 +281,35 @@ export class Receiver {
     }
   }
 
+  /**
+   * take() for a masked payload (RFC 6455 §5.3): unmasked in place when it lies
+   * in one chunk, else unmasked while it is copied out of the chunks.
+   */
+  private takeUnmasked(length: number): Buffer {
+    if (length === 0) return EMPTY;
+    const first = this.chunks[0];
+    if (first.length - this.headOffset >= length) {
+      const view = this.take(length);
+      writeMaskKey(this.maskKey, 0);
+      applyMask(view, maskScratch);
+      return view;
+    }
+    const out = Buffer.allocUnsafe(length);
+    let copied = 0;
+    let offset = this.headOffset;
+    for (let i = 0; copied < length; i++) {
+      const chunk = this.chunks[i];
+      const n = Math.min(chunk.length - offset, length - copied);
+      // Each piece starts at key byte (copied mod 4).
+      writeMaskKey(this.maskKey, copied);
+      copyMasked(chunk.subarray(offset, offset + n), maskScratch, out, copied);
+      copied += n;
+      offset = 0;
+    }
+    this.skip(length);
+    return out;
+  }
+
   private skip(length: number): void {
     this.buffered -= length;
     while (length > 0) {
@@ -313,6 +338,11 @@ export class Receiver {
     this.skip(length);
     return out;
   }
+}
+
+/** Puts the big-endian masking key into maskScratch, rotated to start at key byte `position` mod 4. */
+function writeMaskKey(key: number, position: number): void {
+  for (let k = 0; k < 4; k++) maskScratch[k] = (key >>> (24 - 8 * ((position + k) & 3))) & 0xff;
 }
 
 function invalidUtf8(): ProtocolError {

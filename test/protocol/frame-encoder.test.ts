@@ -1,6 +1,6 @@
 import t from 'tap';
 import { encodeFrame, encodeTextFrame } from '../../src/protocol/frame-encoder.js';
-import { applyMask, maskInJavaScript, nativeMasking } from '../../src/protocol/mask.js';
+import { applyMask, copyMasked, maskInJavaScript, nativeMasking } from '../../src/protocol/mask.js';
 import { Receiver } from '../../src/protocol/receiver.js';
 
 const flat = (frame: Buffer | Buffer[]): Buffer => (Array.isArray(frame) ? Buffer.concat(frame) : frame);
@@ -81,4 +81,17 @@ t.test('masking equals the byte-wise definition at any alignment and length', as
     t.pass(`${name}: 48 alignments and lengths`);
   }
   t.ok(nativeMasking, 'bufferutil is installed here, so the native path was the one tested above');
+});
+
+t.test('copyMasked writes the masked bytes at the offset and leaves the source and the rest alone', async (t) => {
+  const key = Buffer.from([0x11, 0x22, 0x33, 0xc4]);
+  for (const length of [0, 5, 255, 256, 1000]) {
+    const source = Buffer.from(Array.from({ length }, (_, i) => (i * 7) & 0xff));
+    const before = Buffer.from(source);
+    const target = Buffer.alloc(length + 10, 0xee);
+    copyMasked(source, key, target, 3);
+    t.same(target.subarray(3, 3 + length), Buffer.from(source.map((byte, i) => byte ^ key[i & 3])), `length ${length}: masked`);
+    t.ok(target.subarray(0, 3).every((b) => b === 0xee) && target.subarray(3 + length).every((b) => b === 0xee), `length ${length}: nothing else written`);
+    t.same(source, before, `length ${length}: source unchanged`);
+  }
 });
