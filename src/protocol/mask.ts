@@ -43,6 +43,36 @@ export function applyMask(data: Uint8Array, key: Uint8Array): void {
   else maskInJavaScript(data, key);
 }
 
+// Below this size XORing byte by byte with the key bytes held in locals beats
+// writing the key into a buffer for applyMask (8 B: 17 vs 39 ns; 64 B: 48 vs
+// 81 ns; at 200 B it loses, 132 vs 97 ns).
+const KEY_LOOP_THRESHOLD = 128;
+const keyScratch = Buffer.alloc(4);
+
+/** applyMask with the key as a big-endian 32-bit number, as the receiver keeps it. */
+export function applyMaskKey(data: Uint8Array, key: number): void {
+  const length = data.length;
+  if (length >= KEY_LOOP_THRESHOLD) {
+    keyScratch.writeUInt32BE(key, 0);
+    applyMask(data, keyScratch);
+    return;
+  }
+  const k0 = key >>> 24;
+  const k1 = (key >>> 16) & 0xff;
+  const k2 = (key >>> 8) & 0xff;
+  const k3 = key & 0xff;
+  let i = 0;
+  for (; i + 4 <= length; i += 4) {
+    data[i] ^= k0;
+    data[i + 1] ^= k1;
+    data[i + 2] ^= k2;
+    data[i + 3] ^= k3;
+  }
+  if (i < length) data[i] ^= k0;
+  if (i + 1 < length) data[i + 1] ^= k1;
+  if (i + 2 < length) data[i + 2] ^= k2;
+}
+
 /**
  * Writes `source` XORed with `key` into `target` at `offset`: one pass over
  * the bytes instead of a copy followed by an in-place pass (a payload that

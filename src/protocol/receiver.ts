@@ -1,7 +1,7 @@
 import { CloseCode } from './close-codes.js';
 import { decodeClosePayload } from './close-frame.js';
 import { ProtocolError } from './errors.js';
-import { applyMask, copyMasked } from './mask.js';
+import { applyMaskKey, copyMasked } from './mask.js';
 import { Opcode, isControlOpcode } from './opcodes.js';
 import { Utf8StreamValidator, isValidUtf8 } from './utf8.js';
 
@@ -290,8 +290,7 @@ export class Receiver {
     const first = this.chunks[0];
     if (first.length - this.headOffset >= length) {
       const view = this.take(length);
-      writeMaskKey(this.maskKey, 0);
-      applyMask(view, maskScratch);
+      applyMaskKey(view, this.maskKey);
       return view;
     }
     const out = Buffer.allocUnsafe(length);

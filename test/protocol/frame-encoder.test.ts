@@ -1,6 +1,6 @@
 import t from 'tap';
 import { encodeFrame, encodeTextFrame } from '../../src/protocol/frame-encoder.js';
-import { applyMask, copyMasked, maskInJavaScript, nativeMasking } from '../../src/protocol/mask.js';
+import { applyMask, applyMaskKey, copyMasked, maskInJavaScript, nativeMasking } from '../../src/protocol/mask.js';
 import { Receiver } from '../../src/protocol/receiver.js';
 
 const flat = (frame: Buffer | Buffer[]): Buffer => (Array.isArray(frame) ? Buffer.concat(frame) : frame);
@@ -69,16 +69,17 @@ t.test('consecutive masked frames use different keys', async (t) => {
 t.test('masking equals the byte-wise definition at any alignment and length', async (t) => {
   const key = Buffer.from([0x01, 0x80, 0xfe, 0x7f]);
   const backing = Buffer.from(Array.from({ length: 4200 }, (_, i) => i & 0xff));
-  for (const [name, mask] of [['JavaScript', maskInJavaScript], ['applyMask', applyMask]] as const) {
+  const byNumber = (data: Uint8Array, k: Uint8Array) => applyMaskKey(data, Buffer.from(k).readUInt32BE(0));
+  for (const [name, mask] of [['JavaScript', maskInJavaScript], ['applyMask', applyMask], ['applyMaskKey', byNumber]] as const) {
     for (const offset of [0, 1, 2, 3]) {
-      for (const length of [0, 1, 31, 32, 33, 63, 64, 65, 255, 256, 257, 4096]) {
+      for (const length of [0, 1, 2, 3, 5, 6, 7, 31, 32, 33, 63, 64, 65, 127, 128, 255, 256, 257, 4096]) {
         const data = Buffer.from(backing).subarray(offset, offset + length);
         const expected = Buffer.from(data.map((byte, i) => byte ^ key[i & 3]));
         mask(data, key);
         if (!data.equals(expected)) t.fail(`${name}: offset ${offset}, length ${length}`);
       }
     }
-    t.pass(`${name}: 48 alignments and lengths`);
+    t.pass(`${name}: 76 alignments and lengths`);
   }
   t.ok(nativeMasking, 'bufferutil is installed here, so the native path was the one tested above');
 });
