@@ -336,6 +336,15 @@ export class QuicStreamImpl extends EventEmitter implements QuicStream {
     return sent;
   }
 
+  /**
+   * A FIN with no data. Known quiche 0.18 limitation, measured through a lossy
+   * proxy: when the packet with a FIN-only STREAM frame is lost after all the
+   * stream's data was acknowledged, the FIN is not retransmitted (its
+   * retransmit range ends at the acknowledged offset), so the peer never sees
+   * the end of the stream. A FIN handed over in the same turn as the last
+   * write shares that write's STREAM frame and is recovered with it; the
+   * WebSocket layer's close linger covers the rest (session/websocket.ts).
+   */
   private sendFin(): void {
     let result: number | null;
     try {

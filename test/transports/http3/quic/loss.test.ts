@@ -29,9 +29,13 @@ for (const retry of [true, false]) {
     const messages = Array.from({ length: 200 }, (_, i) => `message ${String(i).padStart(3, '0')};`);
     const small: QuicStream = client.openStream(true);
     const smallBack = readAll(small);
-    for (const message of messages) {
+    // The FIN leaves in the same turn as the last message, so in the same
+    // STREAM frame: quiche does not retransmit a lost STREAM frame that carries
+    // only a FIN once the data before it was acknowledged (see sendFin in
+    // stream.ts), and this test is about data recovery.
+    for (const [i, message] of messages.entries()) {
       small.write(Buffer.from(message));
-      await new Promise((resolve) => setImmediate(resolve));
+      if (i < messages.length - 1) await new Promise((resolve) => setImmediate(resolve));
     }
     small.end();
 
