@@ -11,15 +11,11 @@ import { existsSync } from 'node:fs';
 import { chromium, type BrowserContext, type CDPSession, type Page } from 'playwright-core';
 import t from 'tap';
 import { makeCerts, makeTempDir, startBinary, type LogLine, type RunningBinary } from '../helpers/binary.js';
+import { echoInPage } from '../helpers/page-echo.js';
 
-// Browser globals used inside page.evaluate(); the project compiles without the
-// DOM lib, so they are declared here, scoped to this module.
-declare const location: { origin: string; protocol: string };
-interface CloseEvent extends Event {
-  readonly code: number;
-  readonly reason: string;
-  readonly wasClean: boolean;
-}
+// A browser global used inside page.evaluate(); the project compiles without
+// the DOM lib, so it is declared here, scoped to this module.
+declare const location: { protocol: string };
 
 const CHROMIUM = '/usr/bin/chromium';
 const TIMEOUT = 10_000;
@@ -32,107 +28,6 @@ function withTimeout<T>(promise: Promise<T>, what: string, ms = TIMEOUT): Promis
       timer = setTimeout(() => reject(new Error(`timeout after ${ms} ms: ${what}`)), ms);
     }),
   ]);
-}
-
-interface EchoArgs {
-  url: string;
-  texts: string[];
-  binarySize: number;
-  closeReason: string;
-  timeoutMs: number;
-}
-
-interface EchoReport {
-  url: string;
-  pageOrigin: string;
-  extensions: string;
-  protocol: string;
-  texts: Array<{ sentLength: number; type: string; equal: boolean; receivedLength: number }>;
-  binary: { isArrayBuffer: boolean; sentLength: number; receivedLength: number; firstMismatch: number };
-  close: { code: number; reason: string; wasClean: boolean; readyState: number };
-}
-
-/**
- * Runs inside the page: opens a WebSocket, sends each text and one random
- * binary message, compares every echo byte for byte, then closes with 1000.
- * Kept self-contained (it is serialized into the page).
- */
-async function echoInPage({ url, texts, binarySize, closeReason, timeoutMs }: EchoArgs): Promise<EchoReport> {
-  const deadline = <T,>(promise: Promise<T>, what: string): Promise<T> =>
-    Promise.race([
-      promise,
-      new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`in page: timeout waiting for ${what}`)), timeoutMs)),
-    ]);
-  const ws = new WebSocket(url);
-  ws.binaryType = 'arraybuffer';
-  const queue: MessageEvent[] = [];
-  let waiter: ((event: MessageEvent) => void) | null = null;
-  ws.onmessage = (event) => {
-    if (waiter) {
-      const w = waiter;
-      waiter = null;
-      w(event);
-    } else queue.push(event);
-  };
-  const next = (what: string): Promise<MessageEvent> =>
-    deadline(
-      new Promise<MessageEvent>((resolve) => {
-        const queued = queue.shift();
-        if (queued) resolve(queued);
-        else waiter = resolve;
-      }),
-      what,
-    );
-  const closed = new Promise<CloseEvent>((resolve) => ws.addEventListener('close', resolve));
-  await deadline(
-    new Promise<void>((resolve, reject) => {
-      ws.onopen = () => resolve();
-      ws.onerror = () => reject(new Error(`in page: WebSocket error while opening ${url}`));
-    }),
-    'open',
-  );
-
-  const textResults: EchoReport['texts'] = [];
-  for (const text of texts) {
-    ws.send(text);
-    const event = await next('text echo');
-    textResults.push({
-      sentLength: text.length,
-      type: typeof event.data,
-      equal: event.data === text,
-      receivedLength: typeof event.data === 'string' ? event.data.length : -1,
-    });
-  }
-
-  // Random bytes do not compress, so even with permessage-deflate the frame
-  // stays above 65,535 bytes and needs the 64-bit length.
-  const bytes = new Uint8Array(binarySize);
-  for (let offset = 0; offset < bytes.length; offset += 65_536) {
-    crypto.getRandomValues(bytes.subarray(offset, Math.min(offset + 65_536, bytes.length)));
-  }
-  ws.send(bytes.buffer);
-  const event = await next('binary echo');
-  const isArrayBuffer = event.data instanceof ArrayBuffer;
-  const received = isArrayBuffer ? new Uint8Array(event.data as ArrayBuffer) : new Uint8Array(0);
-  let firstMismatch = received.length === bytes.length ? -1 : Math.min(received.length, bytes.length);
-  for (let i = 0; i < Math.min(received.length, bytes.length); i++) {
-    if (received[i] !== bytes[i]) {
-      firstMismatch = i;
-      break;
-    }
-  }
-
-  ws.close(1000, closeReason);
-  const closeEvent = await deadline(closed, 'close event');
-  return {
-    url: ws.url,
-    pageOrigin: location.origin,
-    extensions: ws.extensions,
-    protocol: ws.protocol,
-    texts: textResults,
-    binary: { isArrayBuffer, sentLength: bytes.length, receivedLength: received.length, firstMismatch },
-    close: { code: closeEvent.code, reason: closeEvent.reason, wasClean: closeEvent.wasClean, readyState: ws.readyState },
-  };
 }
 
 interface Handshake {

@@ -29,19 +29,15 @@ import { existsSync } from 'node:fs';
 import t, { type Test } from 'tap';
 import { makeCerts, startBinary, type LogLine, type RunningBinary } from '../helpers/binary.js';
 import { FIREFOX, launchFirefox, withTimeout, type Firefox } from '../helpers/firefox-bidi.js';
+import { echoInPage, type EchoArgs, type EchoReport } from '../helpers/page-echo.js';
 
 // Browser globals used inside the page; the project compiles without the DOM
 // lib, so they are declared here, scoped to this module.
-declare const location: { href: string; origin: string; protocol: string };
+declare const location: { protocol: string };
 declare const document: {
   title: string;
   querySelector(selector: string): { textContent: string | null } | null;
 };
-interface CloseEvent extends Event {
-  readonly code: number;
-  readonly reason: string;
-  readonly wasClean: boolean;
-}
 
 /** Every wait in the page. */
 const PAGE_TIMEOUT = 5000;
@@ -51,106 +47,6 @@ const TIMEOUT = 10_000;
 const CLOSE_TIMEOUT = 10_000;
 const TEXT = 'héllo ✓ 😀';
 const BINARY_SIZE = 70_000;
-
-interface EchoArgs {
-  url: string;
-  text: string;
-  binarySize: number;
-  closeReason: string;
-  timeoutMs: number;
-}
-
-interface EchoReport {
-  pageUrl: string;
-  pageOrigin: string;
-  url: string;
-  extensions: string;
-  protocol: string;
-  text: { type: string; equal: boolean; sentLength: number; receivedLength: number };
-  binary: { isArrayBuffer: boolean; sentLength: number; receivedLength: number; firstMismatch: number };
-  close: { code: number; reason: string; wasClean: boolean; readyState: number };
-}
-
-/**
- * Runs inside the page (sent as source text, so self-contained): opens a
- * WebSocket, sends one text and one random binary message, compares the echoes
- * byte for byte, closes with 1000 and returns what the CloseEvent said.
- */
-async function echoInPage({ url, text, binarySize, closeReason, timeoutMs }: EchoArgs): Promise<EchoReport> {
-  const deadline = <T,>(promise: Promise<T>, what: string): Promise<T> =>
-    Promise.race([
-      promise,
-      new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`in page: timeout waiting for ${what}`)), timeoutMs)),
-    ]);
-  const ws = new WebSocket(url);
-  ws.binaryType = 'arraybuffer';
-  const queue: MessageEvent[] = [];
-  let waiter: ((event: MessageEvent) => void) | null = null;
-  ws.onmessage = (event) => {
-    if (waiter) {
-      const w = waiter;
-      waiter = null;
-      w(event);
-    } else queue.push(event);
-  };
-  const next = (what: string): Promise<MessageEvent> =>
-    deadline(
-      new Promise<MessageEvent>((resolve) => {
-        const queued = queue.shift();
-        if (queued) resolve(queued);
-        else waiter = resolve;
-      }),
-      what,
-    );
-  const closed = new Promise<CloseEvent>((resolve) => ws.addEventListener('close', resolve as (event: Event) => void));
-  await deadline(
-    new Promise<void>((resolve, reject) => {
-      ws.onopen = () => resolve();
-      ws.onerror = () => reject(new Error(`in page: WebSocket error while opening ${url}`));
-    }),
-    'open',
-  );
-
-  ws.send(text);
-  const textEvent = await next('text echo');
-  const textResult = {
-    type: typeof textEvent.data,
-    equal: textEvent.data === text,
-    sentLength: text.length,
-    receivedLength: typeof textEvent.data === 'string' ? textEvent.data.length : -1,
-  };
-
-  // Random bytes do not compress, so even with permessage-deflate the frame
-  // stays above 65,535 bytes and needs the 64-bit length.
-  const bytes = new Uint8Array(binarySize);
-  for (let offset = 0; offset < bytes.length; offset += 65_536) {
-    crypto.getRandomValues(bytes.subarray(offset, Math.min(offset + 65_536, bytes.length)));
-  }
-  ws.send(bytes.buffer);
-  const binaryEvent = await next('binary echo');
-  const isArrayBuffer = binaryEvent.data instanceof ArrayBuffer;
-  const received = isArrayBuffer ? new Uint8Array(binaryEvent.data as ArrayBuffer) : new Uint8Array(0);
-  let firstMismatch = received.length === bytes.length ? -1 : Math.min(received.length, bytes.length);
-  for (let i = 0; i < Math.min(received.length, bytes.length); i++) {
-    if (received[i] !== bytes[i]) {
-      firstMismatch = i;
-      break;
-    }
-  }
-
-  ws.close(1000, closeReason);
-  const closeEvent = await deadline(closed, 'close event');
-  return {
-    pageUrl: location.href,
-    pageOrigin: location.origin,
-    url: ws.url,
-    extensions: ws.extensions,
-    protocol: ws.protocol,
-    text: textResult,
-    binary: { isArrayBuffer, sentLength: bytes.length, receivedLength: received.length, firstMismatch },
-    close: { code: closeEvent.code, reason: closeEvent.reason, wasClean: closeEvent.wasClean, readyState: ws.readyState },
-  };
-}
 
 /** What the landing page says about itself (runs in the page). */
 function describePage(): { title: string; heading: string | null; httpVersion: string | null; protocol: string } {
@@ -177,8 +73,10 @@ function checkPageReport(t: Test, report: EchoReport, args: EchoArgs): void {
   t.equal(report.url, args.url, `socket url is ${args.url}`);
   t.match(report.extensions, /^permessage-deflate\b/, 'page: permessage-deflate negotiated');
   t.equal(report.protocol, '', 'page: no subprotocol');
-  t.equal(report.text.type, 'string', 'page: text came back as text');
-  t.ok(report.text.equal, `page: text came back identical (${report.text.sentLength} UTF-16 units, got ${report.text.receivedLength})`);
+  t.equal(report.texts.length, 1, 'page: one text echo');
+  const [text] = report.texts;
+  t.equal(text?.type, 'string', 'page: text came back as text');
+  t.ok(text?.equal, `page: text came back identical (${text?.sentLength} UTF-16 units, got ${text?.receivedLength})`);
   t.ok(report.binary.isArrayBuffer, 'page: binary came back as an ArrayBuffer');
   t.equal(report.binary.receivedLength, args.binarySize, `page: binary echo has ${args.binarySize} bytes`);
   t.equal(report.binary.firstMismatch, -1, 'page: binary echo is byte-exact');
@@ -285,7 +183,7 @@ if (!existsSync(FIREFOX)) {
     const context = await firefox!.topLevelContext();
     const args: EchoArgs = {
       url: `wss://localhost:${bin.tlsPort}/echo`,
-      text: TEXT,
+      texts: [TEXT],
       binarySize: BINARY_SIZE,
       closeReason: 'firefox done (about:blank)',
       timeoutMs: PAGE_TIMEOUT,
@@ -310,7 +208,7 @@ if (!existsSync(FIREFOX)) {
 
     const args: EchoArgs = {
       url: `wss://localhost:${bin.tlsPort}/echo`,
-      text: TEXT,
+      texts: [TEXT],
       binarySize: BINARY_SIZE,
       closeReason: 'firefox done',
       timeoutMs: PAGE_TIMEOUT,
@@ -331,7 +229,7 @@ if (!existsSync(FIREFOX)) {
 
     const args: EchoArgs = {
       url: `wss://localhost:${bin.tlsPort}/echo`,
-      text: TEXT,
+      texts: [TEXT],
       binarySize: BINARY_SIZE,
       closeReason: 'firefox done (HTTP/2 WebSockets off)',
       timeoutMs: PAGE_TIMEOUT,
