@@ -402,12 +402,8 @@ export class QuicConnectionImpl extends EventEmitter implements QuicConnection, 
   private readStreams(): void {
     for (const id of this.native.readable()) {
       if (this.isClosing) return;
-      let stream = this.streams.get(id);
-      if (stream === undefined) {
-        stream = this.acceptPeerStream(id);
-        if (stream === undefined) continue;
-      }
-      if (!stream.paused && stream.readOpen) stream.readAvailable();
+      const stream = this.streams.get(id) ?? this.acceptPeerStream(id);
+      if (stream !== undefined && !stream.paused && stream.readOpen) stream.readAvailable();
     }
   }
 
@@ -455,12 +451,8 @@ export class QuicConnectionImpl extends EventEmitter implements QuicConnection, 
   private sweepWritable(): void {
     for (const id of this.native.writable()) {
       if (this.isClosing) return;
-      let stream = this.streams.get(id);
-      if (stream === undefined) {
-        stream = this.acceptPeerStream(id);
-        if (stream === undefined) continue;
-      }
-      if (stream.writeOpen && !stream.inPending) stream.probeStopped();
+      const stream = this.streams.get(id) ?? this.acceptPeerStream(id);
+      if (stream !== undefined && stream.writeOpen && !stream.inPending) stream.probeStopped();
     }
   }
 
