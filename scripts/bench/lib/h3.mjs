@@ -39,39 +39,24 @@ export async function h3Status() {
   return { available: true, reason: 'HTTP/3: trident listen({ tls, http3: true }); load generator over trident\'s own QUIC/HTTP/3 client layer' };
 }
 
-let modules = null;
-async function load() {
-  modules ??= {
-    ...(await import(pathToFileURL(dist('transports/http3/quic/index.js')).href)),
-    ...(await import(pathToFileURL(dist('transports/http3/session.js')).href)),
-  };
-  return modules;
-}
+let connectHttp3 = null;
 
 /**
  * One QUIC connection, ready for extended CONNECT (the server's SETTINGS
- * enabled it). `quic` holds transport options (the packet-size rows).
+ * enabled it), opened by trident's own client code. `quic` holds transport
+ * options (the packet-size rows).
  */
 export async function openH3Session(target, { timeoutMs = 10000, quic = {} } = {}) {
-  const { connectQuic, Http3Session } = await load();
-  const connection = await connectQuic({
+  connectHttp3 ??= (await import(pathToFileURL(dist('transports/http3/client-pool.js')).href)).connectHttp3;
+  return connectHttp3({
     host: HOST,
     port: target.port,
     servername: 'localhost',
     rejectUnauthorized: false,
-    alpn: ['h3'],
-    handshakeTimeout: timeoutMs,
-    idleTimeout: 3600_000,
-    ...quic,
+    timeout: timeoutMs,
+    // Long cases (10,000 idle streams) must not meet QUIC's idle timeout.
+    quic: { idleTimeout: 3600_000, ...quic },
   });
-  const session = new Http3Session(connection, { role: 'client' });
-  session.on('error', () => {});
-  const settings = await session.waitForSettings();
-  if (!settings.enableConnectProtocol) {
-    session.close();
-    throw new Error('server did not enable extended CONNECT over HTTP/3');
-  }
-  return session;
 }
 
 export function closeH3Session(session) {

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { ConnectionPool } from '../../client/connection-pool.js';
 import { Http3Session } from './session.js';
-import type { QuicConnection } from './quic/types.js';
+import type { QuicConnection, QuicTransportOptions } from './quic/types.js';
 
 export interface Http3PoolConnectOptions {
   host: string;
@@ -13,6 +13,8 @@ export interface Http3PoolConnectOptions {
   timeout: number;
   /** How long the connection stays open after its last WebSocket, in ms. */
   idleTimeout: number;
+  /** QUIC transport parameters (windows, idle timeout, packet sizes…). */
+  quic?: QuicTransportOptions;
 }
 
 /**
@@ -28,7 +30,7 @@ export class Http3ClientPool {
   });
 
   async acquire(options: Http3PoolConnectOptions): Promise<{ session: Http3Session; release: () => void }> {
-    const { connection, release } = await this.pool.acquire(poolKey(options), options.idleTimeout, (forget) => connect(options, forget));
+    const { connection, release } = await this.pool.acquire(poolKey(options), options.idleTimeout, (forget) => connectHttp3(options, forget));
     return { session: connection, release };
   }
 
@@ -37,10 +39,14 @@ export class Http3ClientPool {
   }
 }
 
-/** Opens a QUIC connection; resolves once the server's SETTINGS enabled extended CONNECT. */
-async function connect(options: Http3PoolConnectOptions, forget: () => void): Promise<Http3Session> {
+/**
+ * Opens a QUIC connection outside any pool (the pool's, and the benchmark's
+ * load generator); resolves once the server's SETTINGS enabled extended CONNECT.
+ */
+export async function connectHttp3(options: Omit<Http3PoolConnectOptions, 'idleTimeout'>, forget?: () => void): Promise<Http3Session> {
   const { connectQuic } = await import('./quic/index.js');
   const connection: QuicConnection = await connectQuic({
+    ...options.quic,
     host: options.host,
     port: options.port,
     servername: options.servername,
@@ -51,7 +57,7 @@ async function connect(options: Http3PoolConnectOptions, forget: () => void): Pr
   });
   const session = new Http3Session(connection, { role: 'client' });
   session.on('error', () => {});
-  session.once('close', forget);
+  if (forget !== undefined) session.once('close', forget);
   const timer = setTimeout(() => session.close(), options.timeout);
   timer.unref();
   try {
