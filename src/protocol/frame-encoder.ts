@@ -14,11 +14,13 @@ const MERGE_THRESHOLD = 4096;
  * still queued for writing, as with Node's pool.
  */
 const SLAB_SIZE = 64 * 1024;
+/** 2 bytes, an 8-byte extended length and a 4-byte masking key (RFC 6455 §5.2). */
+const MAX_HEADER_LENGTH = 14;
 let slab = Buffer.allocUnsafeSlow(SLAB_SIZE);
 let slabOffset = 0;
 
 function allocateFrame(size: number): Buffer {
-  if (size > MERGE_THRESHOLD + 14) return Buffer.allocUnsafe(size);
+  if (size > MERGE_THRESHOLD + MAX_HEADER_LENGTH) return Buffer.allocUnsafe(size);
   if (slabOffset + size > SLAB_SIZE) {
     slab = Buffer.allocUnsafeSlow(SLAB_SIZE);
     slabOffset = 0;
