@@ -15,7 +15,10 @@ export function isEndpoint(pathname: string): boolean {
  */
 export function serveEcho(ws: WebSocket): void {
   ws.on('message', (data: Buffer, isBinary: boolean) => {
-    if (!ws.send(data, { binary: isBinary })) {
+    // Once the close handshake started, send() fails without backpressure: no
+    // 'drain' would come, and a paused session would never read the peer's
+    // close frame (the close would wait for its timeout).
+    if (!ws.send(data, { binary: isBinary }) && ws.readyState === ws.OPEN) {
       ws.pause();
       ws.once('drain', () => ws.resume());
     }

@@ -340,6 +340,65 @@ t.test('a chat room mixes clients of all three transports', async (t) => {
   }
 });
 
+for (const transport of ['h1', 'h2', 'h3'] as const) {
+  t.test(`${transport}: a compressed chat message and close() at once: the echo comes first, the server lives on`, async (t) => {
+    const ws = new TridentWebSocket(`wss://localhost:${bin.tlsPort}/chat/deflate-${transport}`, {
+      ca: bin.caPem,
+      transport,
+      perMessageDeflate: true,
+      http3IdleTimeout: 50,
+    });
+    await new Promise((resolve, reject) => (ws.once('open', resolve), ws.once('error', reject)));
+    t.match(ws.extensions, /permessage-deflate/, 'deflate negotiated (the binary has it on by default)');
+    const echoed = new Promise<Buffer>((resolve) => ws.once('message', resolve));
+    const closed = new Promise<number>((resolve) => ws.once('close', resolve));
+    ws.send('m'.repeat(2000));
+    ws.close(1000);
+    t.equal((await echoed).toString(), 'm'.repeat(2000), 'the broadcast reached the sender before the close');
+    t.equal(await closed, 1000, 'a clean close, not 1006');
+    t.equal(bin.process.exitCode, null, 'the server process is alive');
+    t.equal(bin.stderr(), '', 'nothing on stderr');
+  });
+
+  t.test(`${transport}: /echo takes a message of the default maxMessageSize (16 MiB) and echoes it whole`, async (t) => {
+    const ws = new TridentWebSocket(`wss://localhost:${bin.tlsPort}/echo`, { ca: bin.caPem, transport, http3IdleTimeout: 50 });
+    await new Promise((resolve, reject) => (ws.once('open', resolve), ws.once('error', reject)));
+    const sent = pattern(16 * 1024 * 1024);
+    const echoed = new Promise<Buffer>((resolve) => ws.once('message', resolve));
+    ws.send(sent);
+    t.ok((await echoed).equals(sent), '16 MiB echoed intact');
+    const closed = new Promise<number>((resolve) => ws.once('close', resolve));
+    ws.close(1000);
+    t.equal(await closed, 1000);
+  });
+}
+
+t.test('SIGTERM during /echo traffic: every close handshake completes, none waits for the close timeout', async (t) => {
+  const own = await startBinary(['--close-timeout', '5000', '--log-level', 'debug'], {}, { certDir });
+  t.teardown(() => own.kill());
+  const clients = await Promise.all(
+    Array.from({ length: 30 }, () => peer(t, `ws://127.0.0.1:${own.httpPort}/echo`)),
+  );
+  // Each client answers every echo with the next message: the server is always mid-echo.
+  for (const { ws } of clients) {
+    const payload = Buffer.alloc(8 * 1024, 1);
+    ws.on('message', () => ws.readyState === WebSocket.OPEN && ws.send(payload));
+    ws.send(payload);
+  }
+  const results = clients.map(
+    ({ ws }) => new Promise<{ code: number; wasClean: boolean }>((resolve) => ws.addEventListener('close', (e) => resolve({ code: e.code, wasClean: e.wasClean }))),
+  );
+  t.equal(await own.stop('SIGTERM'), 0, 'exit 0');
+  const closes = await Promise.all(results);
+  t.same(new Set(closes.map((c) => c.code)), new Set([1001]), 'every client got 1001');
+  t.equal(closes.filter((c) => !c.wasClean).length, 0, 'every client saw both close frames');
+  // The client cannot tell whether its close reply was read: the server's own account can.
+  const closedLines = own.logs.filter((line) => line.msg === 'websocket closed');
+  t.equal(closedLines.length, 30, 'the server logged every session closing');
+  t.equal(closedLines.filter((line) => line.clean !== true).length, 0, "the server read every client's close reply");
+  t.notOk(own.logs.some((line) => line.msg === 'close timeout: aborting the transport'), 'no session waited for the close timeout');
+});
+
 t.test('SIGTERM closes every session with 1001 and exits 0', async (t) => {
   const own = await startBinary([], {}, { certDir });
   t.teardown(() => own.kill());

@@ -12,6 +12,8 @@ import { MemoryChannel } from './memory-channel.js';
 export interface SessionPair {
   server: WebSocket;
   client: WebSocket;
+  /** Ends both sessions and whatever served them. */
+  dispose(): Promise<void>;
 }
 
 export interface PairOptions {
@@ -25,6 +27,8 @@ export interface PairOptions {
 export interface SessionKind {
   readonly name: 'memory' | 'h1' | 'h2' | 'h3';
   open(options?: PairOptions): Promise<SessionPair>;
+  /** Server sessions still open or closing, across every server of this kind. */
+  openServerSessions(): number;
   close(): Promise<void>;
 }
 
@@ -60,7 +64,17 @@ function memoryKind(): SessionKind {
       options.onConnection?.(server);
       const client = make('client', clientChannel);
       opened.push(server, client);
-      return { server, client };
+      return {
+        server,
+        client,
+        async dispose() {
+          server.terminate();
+          client.terminate();
+        },
+      };
+    },
+    openServerSessions() {
+      return opened.filter((ws, i) => i % 2 === 0 && ws.readyState !== WebSocket.CLOSED).length;
     },
     async close() {
       for (const ws of opened) ws.terminate();
@@ -107,7 +121,18 @@ async function networkKind(name: 'h1' | 'h2' | 'h3'): Promise<SessionKind> {
       });
       const server = await connected;
       if (server.transport !== (name === 'h1' ? 'http/1.1' : name)) throw new Error(`expected ${name}, got ${server.transport}`);
-      return { server, client };
+      return {
+        server,
+        client,
+        async dispose() {
+          client.terminate();
+          await wss.close();
+          servers.splice(servers.indexOf(wss), 1);
+        },
+      };
+    },
+    openServerSessions() {
+      return servers.reduce((sum, wss) => sum + wss.clients.size, 0);
     },
     async close() {
       for (const client of clients) client.terminate();

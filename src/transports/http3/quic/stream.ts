@@ -409,6 +409,10 @@ export class QuicStreamImpl extends EventEmitter implements QuicStream {
 
   private maybeClose(): void {
     if (this.closed || this.readOpen || !this.writeDone) return;
+    // Callbacks of bytes quiche took in this same turn (the FIN went with
+    // them) would otherwise wait for a pushQueued() that never comes: the
+    // connection forgets a closed stream.
+    if (this.callbacks !== null) this.runCallbacks();
     this.closed = true;
     this.connection.forget(this);
     this.fire('close');
