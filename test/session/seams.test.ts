@@ -175,6 +175,29 @@ const cases: Array<[string, Case]> = [
     },
   ],
   [
+    'a peer that pings and never reads costs one pong, not one per ping (RFC 6455 §5.5.3); the latest ping is answered',
+    async (t, kind) => {
+      const { server, client } = await kind.open();
+      client.pause(); // reads nothing: the server's pongs pile up, if it lets them
+      let pings = 0;
+      server.on('ping', () => pings++);
+      const total = 50_000; // 6 MB of pongs: more than any transport's window (HTTP/3: 4 MiB per stream)
+      for (let batch = 0; batch < total / 500; batch++) {
+        for (let i = 0; i < 500; i++) client.ping(`ping ${batch * 500 + i}`.padEnd(125, '.'));
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      await until(() => pings === total, 'every ping to reach the server', 200_000);
+      // What waits is bounded by the transport's own buffer (HTTP/3's stream buffer is 256 KiB) plus the last writes.
+      t.ok(server.bufferedAmount < 256 * 1024 + 1024, `server holds ${server.bufferedAmount} bytes for ${total} pings`);
+      t.equal(server.readyState, server.OPEN, 'an active peer that pings is not cut off');
+      const pongs: string[] = [];
+      client.on('pong', (data: Buffer) => pongs.push(data.toString()));
+      client.resume();
+      await until(() => pongs.at(-1) === `ping ${total - 1}`.padEnd(125, '.'), 'the answer to the latest ping', 400_000);
+      t.ok(pongs.length < total, `${pongs.length} pongs for ${total} pings`);
+    },
+  ],
+  [
     "the peer's abort ends the session with 1006 at once",
     async (t, kind) => {
       const { server, client } = await kind.open();
