@@ -48,6 +48,13 @@ export interface SessionInit {
 
 /** Input buffered beyond this while a message is being inflated pauses the transport. */
 const INPUT_HIGH_WATER_MARK = 64 * 1024;
+/**
+ * Events (messages, control frames) one session handles before it yields the
+ * event loop for a turn: a peer flooding tiny messages must not hold everyone
+ * else for the whole 2 MiB (32 reads of 64 KiB) that libuv reads from one
+ * socket per turn. Bulk transfers have few events and never reach it.
+ */
+const EVENTS_BEFORE_YIELD = 1024;
 /** `send()` reports backpressure once this many bytes wait to be sent. */
 const OUTPUT_HIGH_WATER_MARK = 64 * 1024;
 const EMPTY = Buffer.alloc(0);
@@ -123,6 +130,9 @@ export class WebSocket extends EventEmitter {
   /** The peer ended its direction; handled once every byte before it was processed. */
   private peerEnded = false;
   private peerEndHandled = false;
+  /** Events handled since the last yield, and whether a yield is under way. */
+  private eventsSinceYield = 0;
+  private yielding = false;
 
   private outbox = new Outbox({ mask: false });
   /** The channel's last write returned false and its 'drain' has not come yet. */
@@ -473,6 +483,13 @@ export class WebSocket extends EventEmitter {
 
   // ---- receiving ------------------------------------------------------------
 
+  /** @internal The turn after a yield: carry on where pump() stopped. */
+  endYield(): void {
+    this.yielding = false;
+    this.eventsSinceYield = 0;
+    this.pump();
+  }
+
   /** @internal */
   onChannelData(chunk: Buffer): void {
     this.heardFromPeer = true;
@@ -494,7 +511,12 @@ export class WebSocket extends EventEmitter {
     this.pumping = true;
     let drained = false;
     try {
-      while (!this.userPaused && !this.inflating && !this.inputFailed && this.state !== WebSocket.CLOSED) {
+      while (!this.userPaused && !this.inflating && !this.yielding && !this.inputFailed && this.state !== WebSocket.CLOSED) {
+        if (++this.eventsSinceYield > EVENTS_BEFORE_YIELD) {
+          this.yielding = true;
+          setImmediate(resumeAfterYield, this);
+          break;
+        }
         let event: ReceiverEvent | null;
         try {
           event = this.receiver!.read();
@@ -611,7 +633,7 @@ export class WebSocket extends EventEmitter {
   private updateFlowControl(): void {
     if (this.channel === null || this.state === WebSocket.CLOSED) return;
     const shouldPause =
-      this.userPaused || (this.inflating && this.receiver!.bufferedBytes >= INPUT_HIGH_WATER_MARK);
+      this.userPaused || this.yielding || (this.inflating && this.receiver!.bufferedBytes >= INPUT_HIGH_WATER_MARK);
     if (shouldPause === this.channelPaused) return;
     this.channelPaused = shouldPause;
     if (shouldPause) this.channel.pause();
@@ -747,6 +769,10 @@ export class WebSocket extends EventEmitter {
 
 for (const [name, value] of [['CONNECTING', 0], ['OPEN', 1], ['CLOSING', 2], ['CLOSED', 3]] as const) {
   Object.defineProperty(WebSocket.prototype, name, { value, enumerable: true });
+}
+
+function resumeAfterYield(ws: WebSocket): void {
+  ws.endYield();
 }
 
 /** The transport's events for one session: one small object instead of four closures per session. */
