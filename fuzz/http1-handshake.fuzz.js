@@ -21,8 +21,9 @@ import { assert } from './lib/check.js';
 function requestFrom(head) {
   const [requestLine = '', ...lines] = head.split('\n');
   const [method = '', url = '/', version = ''] = requestLine.split(' ');
+  // No prototype, like the field maps Node builds: a header named "constructor" is just a header.
   /** @type {Record<string, string[]>} */
-  const headers = {};
+  const headers = Object.create(null);
   for (const line of lines) {
     const colon = line.indexOf(':');
     if (colon <= 0) continue;
