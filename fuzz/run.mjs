@@ -20,6 +20,13 @@ const cli = path.join(root, 'node_modules', '@jazzer.js', 'core', 'dist', 'cli.j
 
 /** Targets whose fuzz function returns a promise run in jazzer's async mode; the others in its faster sync mode. */
 const ASYNC_TARGETS = new Set(['http1-handshake']);
+/**
+ * Longest input: room for 16-bit frame lengths, fragmented messages and large
+ * field sections. Huffman strings are short in practice, and its bit-by-bit
+ * loops run ~20 times slower instrumented, so it gets more, shorter inputs.
+ */
+const MAX_LEN = { huffman: 512 };
+const DEFAULT_MAX_LEN = 4096;
 
 const args = process.argv.slice(2);
 const seconds = Number(/^\d+$/.test(args[0] ?? '') ? args.shift() : (process.env.FUZZ_SECONDS ?? 30));
@@ -47,7 +54,7 @@ function fuzzOne(name, env) {
     cli,
     path.join(here, `${name}.fuzz.js`),
     work,
-    path.join(here, 'corpus', name),
+    ...[path.join(here, 'corpus', name)].filter((seeds) => existsSync(seeds)),
     ...(ASYNC_TARGETS.has(name) ? [] : ['--sync']),
     // Coverage feedback from our code only (the default also instruments the fuzz target itself).
     '--includes',
@@ -55,8 +62,8 @@ function fuzzOne(name, env) {
     '--',
     `-max_total_time=${seconds}`,
     `-artifact_prefix=${path.join(here, '.out', `crash-${name}-`)}`,
-    '-max_len=4096',
-    // One finding is enough to fail; keep libFuzzer's output to its status lines.
+    `-max_len=${MAX_LEN[name] ?? DEFAULT_MAX_LEN}`,
+    // For the summary line: stat::number_of_executed_units.
     '-print_final_stats=1',
   ];
   return new Promise((resolve) => {
