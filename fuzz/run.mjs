@@ -19,7 +19,7 @@ const root = path.join(here, '..');
 const cli = path.join(root, 'node_modules', '@jazzer.js', 'core', 'dist', 'cli.js');
 
 /** Targets whose fuzz function returns a promise run in jazzer's async mode; the others in its faster sync mode. */
-const ASYNC_TARGETS = new Set(['http1-handshake']);
+const ASYNC_TARGETS = new Set(['deflate', 'http1-handshake']);
 /**
  * Longest input: room for 16-bit frame lengths, fragmented messages and large
  * field sections. Huffman strings are short in practice, and its bit-by-bit
