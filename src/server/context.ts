@@ -130,6 +130,9 @@ export async function acceptHandshake<Validated>(
   try {
     const validated = responder.validate();
     const negotiated = await negotiateFor(context, request);
+    // A shutdown that began while the hooks ran (an async authenticate) refuses
+    // the handshake: close() waits only for sessions it knows of.
+    if (context.closing) throw new HandshakeRejection(503, 'server is shutting down');
     if (!responder.isOpen()) {
       context.logger.debug({ transport: request.transport, peer: request.remoteAddress }, 'client left during the handshake');
       return null;

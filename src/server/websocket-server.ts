@@ -148,23 +148,42 @@ export class WebSocketServer extends EventEmitter {
     );
     this.ownedServers.push(server);
     this.attachServer(server, true);
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(options.port ?? 0, options.host, () => {
-        server.off('error', reject);
-        resolve();
+    try {
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(options.port ?? 0, options.host, () => {
+          server.off('error', reject);
+          resolve();
+        });
       });
-    });
+    } catch (error) {
+      this.forgetListener(server);
+      throw error;
+    }
     server.on('error', (error) => this.emit('error', error));
     const address = server.address() as AddressInfo;
     const protocols = options.tls ? ['h2', 'http/1.1'] : options.h2c ? ['h2c'] : ['http/1.1'];
     if (options.tls && options.http3) {
-      await this.listenHttp3(options.tls, options.host, address.port, options.http3 === true ? {} : options.http3);
+      try {
+        await this.listenHttp3(options.tls, options.host, address.port, options.http3 === true ? {} : options.http3);
+      } catch (error) {
+        // All or nothing: a listener that half started (TCP without its UDP twin) is rolled back.
+        this.forgetListener(server);
+        await new Promise<void>((resolve) => server.close(() => resolve()));
+        throw error;
+      }
       protocols.unshift('h3');
     }
     this.context.logger.info({ address: address.address, port: address.port, tls: Boolean(options.tls), protocols }, 'listening');
     this.emit('listening', address);
     return address;
+  }
+
+  /** Undoes the bookkeeping of a listener that failed to start. */
+  private forgetListener(server: AnyHttpServer): void {
+    this.ownedServers.splice(this.ownedServers.indexOf(server), 1);
+    this.detachers.get(server)?.();
+    this.detachers.delete(server);
   }
 
   /** Starts the QUIC listener of an HTTP/3 twin on UDP `port`. */
@@ -194,7 +213,12 @@ export class WebSocketServer extends EventEmitter {
       maxConcurrentStreams,
       maxFieldSectionSize: limits.maxFieldSectionSize ?? this.options.maxHeaderSize ?? 16 * 1024,
     });
-    await quic.listen(port, host ?? '::');
+    try {
+      await quic.listen(port, host ?? '::');
+    } catch (error) {
+      await quic.close().catch(() => {});
+      throw error;
+    }
     this.http3Listeners.push({ quic, shutdown });
     // RFC 7838 / RFC 9114 §3.1.1: tell HTTP/1.1 and HTTP/2 clients where HTTP/3 is.
     this.altSvc.set(port, `h3=":${port}"; ma=86400`);

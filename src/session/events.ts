@@ -54,7 +54,14 @@ export interface EventSource extends EventEmitter {
   readonly wasClean: boolean;
 }
 
-type Wrapper = ((...args: unknown[]) => void) & { listener: EventListenerLike; attribute: boolean };
+const kWrapper = Symbol('trident.eventListener');
+
+/** The Node listener standing for one WHATWG listener, marked so that no other listener is mistaken for one. */
+type Wrapper = ((...args: unknown[]) => void) & {
+  [kWrapper]: true;
+  listener: EventListenerLike;
+  attribute: boolean;
+};
 
 const WHATWG_TYPES = new Set(['open', 'message', 'close', 'error']);
 
@@ -79,19 +86,25 @@ function toEvent(source: EventSource, type: string, args: unknown[]): WebSocketE
   return event;
 }
 
-function wrap(source: EventSource, type: string, listener: EventListenerLike, attribute: boolean): Wrapper {
+function wrap(source: EventSource, type: string, listener: EventListenerLike, attribute: boolean, once: boolean): Wrapper {
   const wrapper = ((...args: unknown[]) => {
+    // DOM `once`: removed before it runs. Done here rather than with
+    // EventEmitter.once(), so that removeEventListener() still finds it.
+    if (once) source.removeListener(type, wrapper);
     const event = toEvent(source, type, args);
     if (typeof listener === 'function') listener.call(source, event);
     else listener.handleEvent(event);
   }) as Wrapper;
+  wrapper[kWrapper] = true;
   wrapper.listener = listener;
   wrapper.attribute = attribute;
   return wrapper;
 }
 
 function findWrapper(source: EventSource, type: string, match: (wrapper: Wrapper) => boolean): Wrapper | undefined {
-  return (source.rawListeners(type) as Wrapper[]).find((w) => typeof w.listener !== 'undefined' && match(w));
+  return (source.rawListeners(type) as Array<Partial<Wrapper>>).find(
+    (w): w is Wrapper => w[kWrapper] === true && match(w as Wrapper),
+  ) as Wrapper | undefined;
 }
 
 export function addEventListener(
@@ -101,11 +114,10 @@ export function addEventListener(
   options?: { once?: boolean } | boolean,
 ): void {
   if (listener === null || !WHATWG_TYPES.has(type)) return;
-  // DOM semantics: adding the same listener twice has no effect.
+  // DOM semantics: adding the same listener twice has no effect, whatever the options.
   if (findWrapper(source, type, (w) => !w.attribute && w.listener === listener)) return;
-  const wrapper = wrap(source, type, listener, false);
-  if (typeof options === 'object' && options.once) source.once(type, wrapper);
-  else source.on(type, wrapper);
+  const once = typeof options === 'object' && options.once === true;
+  source.on(type, wrap(source, type, listener, false, once));
 }
 
 export function removeEventListener(source: EventSource, type: string, listener: EventListenerLike | null): void {
@@ -121,6 +133,6 @@ export function setAttributeListener(source: EventSource, type: string, listener
   const previous = findWrapper(source, type, (w) => w.attribute);
   if (previous) source.removeListener(type, previous);
   if (typeof listener === 'function' || (listener !== null && typeof listener === 'object')) {
-    source.on(type, wrap(source, type, listener, true));
+    source.on(type, wrap(source, type, listener, true, false));
   }
 }

@@ -5,8 +5,9 @@ import { CloseCode } from '../protocol/close-codes.js';
 import { encodeClosePayload, truncateCloseReason } from '../protocol/close-frame.js';
 import type { PerMessageDeflate } from '../protocol/deflate/per-message-deflate.js';
 import { ProtocolError } from '../protocol/errors.js';
-import { encodeFrame, encodeTextFrame } from '../protocol/frame-encoder.js';
+import { encodeTextFrame } from '../protocol/frame-encoder.js';
 import { Opcode } from '../protocol/opcodes.js';
+import { Outbox, type SendCallback } from '../protocol/outbox.js';
 import { Receiver, type ReceiverEvent } from '../protocol/receiver.js';
 import type { ByteChannel, ByteChannelEvents, TransportName } from './byte-channel.js';
 import {
@@ -29,7 +30,6 @@ export interface SendOptions {
   /** False sends a fragment; the message ends with a later `fin: true` send (RFC 6455 §5.4). */
   fin?: boolean;
 }
-type SendCallback = (error?: Error | null) => void;
 
 /** Everything the session needs once a front-end completed a handshake. */
 export interface SessionInit {
@@ -44,14 +44,6 @@ export interface SessionInit {
   limits: SessionLimits;
   logger: Logger;
   user?: unknown;
-}
-
-interface PendingFrame {
-  opcode: number;
-  payload: Buffer;
-  fin: boolean;
-  compress: boolean;
-  callback: SendCallback | undefined;
 }
 
 /** Input buffered beyond this while a message is being inflated pauses the transport. */
@@ -113,7 +105,6 @@ export class WebSocket extends EventEmitter {
   private peer: string | undefined = undefined;
   private handshake: ClientHandshake | null = null;
 
-  private closeFrameSent = false;
   private closeFrameReceived = false;
   /** The peer's close frame, once received. */
   private closeCode: number = CloseCode.Abnormal;
@@ -123,16 +114,20 @@ export class WebSocket extends EventEmitter {
   private closeTimer: NodeJS.Timeout | null = null;
   private lingerTimer: NodeJS.Timeout | null = null;
   private inputFailed = false;
-  private transportEnded = false;
+  private transportEndRequested = false;
 
   private userPaused = false;
   private inflating = false;
   private pumping = false;
   private channelPaused = false;
+  /** The peer ended its direction; handled once every byte before it was processed. */
+  private peerEnded = false;
+  private peerEndHandled = false;
 
-  private readonly outgoing: PendingFrame[] = [];
-  private queuedBytes = 0;
-  private compressing = false;
+  private outbox = new Outbox({ mask: false });
+  /** The channel's last write returned false and its 'drain' has not come yet. */
+  private channelFull = false;
+  private flushing = false;
   private sendingFragments = false;
   private needDrain = false;
 
@@ -171,7 +166,7 @@ export class WebSocket extends EventEmitter {
 
   /** Bytes queued by `send()` and not yet handed to the network. */
   get bufferedAmount(): number {
-    return this.queuedBytes + (this.channel?.bufferedAmount ?? 0);
+    return this.outbox.queuedBytes + (this.channel?.bufferedAmount ?? 0);
   }
 
   /** The transport carrying this session, once open. */
@@ -185,7 +180,7 @@ export class WebSocket extends EventEmitter {
 
   /** True when both close frames were exchanged (WHATWG `CloseEvent.wasClean`). */
   get wasClean(): boolean {
-    return this.closeFrameSent && this.closeFrameReceived;
+    return this.outbox.closing && this.closeFrameReceived;
   }
 
   get onopen(): EventListenerLike | null {
@@ -237,6 +232,7 @@ export class WebSocket extends EventEmitter {
     this.baseLogger = init.logger;
     this.peer = init.channel.remoteAddress;
     this.handshake = null;
+    this.outbox = new Outbox({ mask: init.role === 'client' });
     this.receiver = new Receiver({
       expectMasked: init.role === 'server',
       maxMessageSize: init.limits.maxMessageSize,
@@ -271,7 +267,7 @@ export class WebSocket extends EventEmitter {
       this.failHandshake(new Error('WebSocket was closed before the connection was established'));
       return;
     }
-    if (this.closeFrameSent) return;
+    if (this.outbox.closing) return;
     const payload = code === undefined ? EMPTY : encodeClosePayload(code, reason);
     this.sendClose(payload);
   }
@@ -283,8 +279,13 @@ export class WebSocket extends EventEmitter {
       this.close();
       return;
     }
+    this.abortTransport(new Error('terminated'));
+  }
+
+  /** Aborts the transport; 'close' follows from the channel, failing whatever was not sent. */
+  private abortTransport(error: Error): void {
     this.state = WebSocket.CLOSING;
-    this.channel!.abort();
+    this.channel!.abort(error);
   }
 
   /** Stops delivering messages and reading from the transport until `resume()`. */
@@ -303,12 +304,19 @@ export class WebSocket extends EventEmitter {
     return this.userPaused;
   }
 
-  // ---- sending --------------------------------------------------------------
+  // ---- sending ----------------------------------------------------------------
+  //
+  // Frames go through the sans-I/O Outbox, which keeps them in order behind
+  // compression and the close frame, and ends the transport only after the last
+  // of them. They are handed to the channel while it accepts them (until a
+  // write returns false, then again from its 'drain'), so what waits is counted
+  // here and pongs to a peer that does not read coalesce instead of piling up.
 
   /**
    * Sends a message (or a fragment with `fin: false`). Returns false when the
    * bytes waiting to be sent reached the high-water mark: wait for 'drain'
-   * before sending more.
+   * before sending more. The callback is called once, with an error when the
+   * data was not sent.
    */
   send(data: SendData, options?: SendOptions | SendCallback, callback?: SendCallback): boolean {
     if (typeof options === 'function') {
@@ -318,10 +326,7 @@ export class WebSocket extends EventEmitter {
     if (this.state === WebSocket.CONNECTING) {
       throw new DOMException('WebSocket is not open: readyState 0 (CONNECTING)', 'InvalidStateError');
     }
-    if (this.state !== WebSocket.OPEN || this.closeFrameSent) {
-      this.callLater(callback, new Error(`WebSocket is not open: readyState ${this.state}`));
-      return false;
-    }
+    if (!this.canSend(callback)) return false;
     const isString = typeof data === 'string';
     const binary = options?.binary ?? !isString;
     const fin = options?.fin ?? true;
@@ -330,13 +335,20 @@ export class WebSocket extends EventEmitter {
     const compress =
       this.deflate !== null && opcode !== Opcode.Continuation && fin && options?.compress !== false;
 
-    if (isString && !compress && this.outgoing.length === 0 && opcode === Opcode.Text) {
+    if (isString && !compress && opcode === Opcode.Text && this.canWriteDirectly()) {
       // Hot path: a text frame is built straight from the string.
-      return this.writeToChannel(encodeTextFrame(data, { fin, rsv1: false, mask: this.role === 'client' }), callback);
+      this.writeDirectly(encodeTextFrame(data, { fin, rsv1: false, mask: this.role === 'client' }), callback);
+      return this.sendResult();
     }
     const payload = isString ? Buffer.from(data) : toBuffer(data);
     const useCompression = compress && payload.length >= this.compressionThreshold;
-    return this.queueFrame({ opcode, payload, fin, compress: useCompression, callback });
+    if (!useCompression && this.canWriteDirectly()) {
+      this.writeDirectly(this.outbox.encode(opcode, payload, fin), callback);
+    } else {
+      this.outbox.message(opcode, payload, fin, useCompression, callback);
+      this.flush();
+    }
+    return this.sendResult();
   }
 
   ping(data?: SendData, callback?: SendCallback): void {
@@ -354,86 +366,105 @@ export class WebSocket extends EventEmitter {
     const payload = data === undefined ? EMPTY : typeof data === 'string' ? Buffer.from(data) : toBuffer(data);
     // RFC 6455 §5.5: control frames carry at most 125 bytes.
     if (payload.length > 125) throw new RangeError('control frame payload must not exceed 125 bytes');
-    if (this.state !== WebSocket.OPEN || this.closeFrameSent) {
-      this.callLater(callback, new Error(`WebSocket is not open: readyState ${this.state}`));
-      return;
+    if (!this.canSend(callback)) return;
+    this.queueControl(opcode, payload, callback);
+  }
+
+  private queueControl(opcode: number, payload: Buffer, callback?: SendCallback): void {
+    if (this.canWriteDirectly()) {
+      this.writeDirectly(this.outbox.encode(opcode, payload, true), callback);
+    } else {
+      this.outbox.control(opcode, payload, callback);
+      this.flush();
     }
-    this.queueFrame({ opcode, payload, fin: true, compress: false, callback });
+  }
+
+  /**
+   * Whether a send may be queued: the session is open, our close frame is not
+   * queued, and the peer is reading. A peer that lets more than
+   * `maxBufferedAmount` pile up is not reading: the session is aborted. The
+   * check runs before a new message is added, so one message the application
+   * chose to send (up to any size) never trips it by itself.
+   */
+  private canSend(callback: SendCallback | undefined): boolean {
+    if (this.state !== WebSocket.OPEN || this.outbox.closing) {
+      this.callLater(callback, new Error(`WebSocket is not open: readyState ${this.state}`));
+      return false;
+    }
+    const buffered = this.bufferedAmount;
+    if (buffered <= this.limits.maxBufferedAmount) return true;
+    this.log.info({ buffered, limit: this.limits.maxBufferedAmount }, 'peer is not reading: send buffer limit exceeded, aborting');
+    this.failure = { code: CloseCode.PolicyViolation, reason: 'send buffer limit exceeded' };
+    this.abortTransport(new Error('send buffer limit exceeded'));
+    this.callLater(callback, new Error('send buffer limit exceeded'));
+    return false;
   }
 
   private sendClose(payload: Buffer): void {
-    this.closeFrameSent = true;
     this.state = WebSocket.CLOSING;
     this.sendingFragments = false;
-    this.queueFrame({ opcode: Opcode.Close, payload, fin: true, compress: false, callback: undefined });
+    this.outbox.close(payload);
     this.armCloseTimer();
+    this.flush();
     this.maybeEndTransport();
   }
 
-  private queueFrame(frame: PendingFrame): boolean {
-    if (this.outgoing.length === 0 && !frame.compress) {
-      return this.writeFrame(frame);
-    }
-    this.outgoing.push(frame);
-    this.queuedBytes += frame.payload.length;
-    this.flushOutgoing();
-    return this.checkBackpressure(true);
+  /** Nothing waits in the outbox and the channel takes more: a frame may skip the queue. */
+  private canWriteDirectly(): boolean {
+    return !this.channelFull && this.outbox.isEmpty;
   }
 
-  /** Writes queued frames in order; a frame to compress holds back the ones behind it. */
-  private flushOutgoing(): void {
-    while (this.outgoing.length > 0 && !this.compressing && this.channel !== null) {
-      const frame = this.outgoing[0];
-      if (!frame.compress) {
-        this.outgoing.shift();
-        this.queuedBytes -= frame.payload.length;
-        this.writeFrame(frame);
-        continue;
+  private writeDirectly(bytes: Buffer | Buffer[], callback: SendCallback | undefined): void {
+    if (!this.channel!.write(bytes, callback)) this.channelFull = true;
+  }
+
+  /** What `send()` reports: false asks the caller to wait for 'drain'. */
+  private sendResult(): boolean {
+    if (!this.channelFull && this.outbox.queuedBytes < OUTPUT_HIGH_WATER_MARK) return true;
+    this.needDrain = true;
+    return false;
+  }
+
+  /** Hands ready frames to the channel while it takes them, starts the next compression, and ends the transport when asked and empty. */
+  private flush(): void {
+    if (this.flushing || this.channel === null || this.state === WebSocket.CLOSED) return;
+    this.flushing = true;
+    try {
+      while (!this.channelFull) {
+        const frame = this.outbox.take();
+        if (frame === null) break;
+        this.writeDirectly(frame.bytes, frame.callback);
       }
-      this.compressing = true;
-      this.deflate!.compress(frame.payload, (error, compressed) => {
-        this.compressing = false;
-        if (this.state === WebSocket.CLOSED) return;
-        if (error || !compressed) {
-          this.log.error({ err: error }, 'compression failed');
-          this.channel!.abort(error ?? undefined);
-          return;
-        }
-        this.outgoing.shift();
-        this.queuedBytes -= frame.payload.length;
-        this.writeFrame({ ...frame, payload: compressed }, true);
-        this.flushOutgoing();
-        if (this.outgoing.length === 0) this.onChannelDrain();
-      });
+      this.compressNext();
+      if (this.outbox.shouldEnd) this.channel.end();
+    } finally {
+      this.flushing = false;
     }
   }
 
-  private writeFrame(frame: PendingFrame, rsv1 = false): boolean {
-    const flags = { fin: frame.fin, rsv1, mask: this.role === 'client' };
-    return this.writeToChannel(encodeFrame(frame.opcode, frame.payload, flags), frame.callback);
+  private compressNext(): void {
+    const payload = this.outbox.nextToCompress();
+    if (payload === null) return;
+    this.deflate!.compress(payload, (error, compressed) => {
+      // After deflate.close() (session closed) no callback comes; this guards the rest.
+      if (this.state === WebSocket.CLOSED) return;
+      if (error || !compressed) {
+        this.log.error({ err: error }, 'compression failed');
+        this.abortTransport(error ?? new Error('compression failed'));
+        return;
+      }
+      this.outbox.compressed(compressed);
+      this.flush();
+      this.maybeDrain();
+    });
   }
 
-  private writeToChannel(bytes: Buffer | Buffer[], callback: SendCallback | undefined): boolean {
-    const channel = this.channel!;
-    const belowHighWater = channel.write(bytes, callback);
-    return this.checkBackpressure(!belowHighWater);
-  }
-
-  /** Returns what `send()` reports, and aborts a session whose peer stopped reading. */
-  private checkBackpressure(channelFull: boolean): boolean {
-    const buffered = this.bufferedAmount;
-    if (buffered > this.limits.maxBufferedAmount && this.state !== WebSocket.CLOSED) {
-      this.log.warn({ buffered, limit: this.limits.maxBufferedAmount }, 'peer is not reading: send buffer limit exceeded, aborting');
-      this.failure = { code: CloseCode.PolicyViolation, reason: 'send buffer limit exceeded' };
-      this.state = WebSocket.CLOSING;
-      this.channel!.abort(new Error('send buffer limit exceeded'));
-      return false;
-    }
-    if (channelFull || buffered >= OUTPUT_HIGH_WATER_MARK) {
-      this.needDrain = true;
-      return false;
-    }
-    return true;
+  /** 'drain' once the caller was told to wait and both our queue and the channel have room again. */
+  private maybeDrain(): void {
+    if (!this.needDrain || this.channelFull || this.outbox.queuedBytes >= OUTPUT_HIGH_WATER_MARK) return;
+    if (this.state === WebSocket.CLOSED) return;
+    this.needDrain = false;
+    this.emit('drain');
   }
 
   private callLater(callback: SendCallback | undefined, error: Error): void {
@@ -461,6 +492,7 @@ export class WebSocket extends EventEmitter {
   private pump(): void {
     if (this.pumping) return;
     this.pumping = true;
+    let drained = false;
     try {
       while (!this.userPaused && !this.inflating && !this.inputFailed && this.state !== WebSocket.CLOSED) {
         let event: ReceiverEvent | null;
@@ -470,12 +502,18 @@ export class WebSocket extends EventEmitter {
           this.failConnection(error as Error);
           break;
         }
-        if (event === null) break;
+        if (event === null) {
+          drained = true;
+          break;
+        }
         this.dispatch(event);
       }
     } finally {
       this.pumping = false;
     }
+    // The peer's end comes after its data: act on it only once that data was
+    // handled (a message still inflating, or held by pause(), comes first).
+    if (this.peerEnded && !this.peerEndHandled && (drained || this.inputFailed)) this.onPeerEnd();
     this.updateFlowControl();
   }
 
@@ -489,7 +527,7 @@ export class WebSocket extends EventEmitter {
         return;
       case 'ping':
         // RFC 6455 §5.5.2: answer with a pong carrying the same payload.
-        if (!this.closeFrameSent) this.queueFrame({ opcode: Opcode.Pong, payload: event.data, fin: true, compress: false, callback: undefined });
+        if (this.state === WebSocket.OPEN && !this.outbox.closing) this.answerPing(event.data);
         this.emit('ping', event.data);
         return;
       case 'pong':
@@ -499,6 +537,15 @@ export class WebSocket extends EventEmitter {
       case 'close':
         this.onCloseFrame(event.code, event.reason);
         return;
+    }
+  }
+
+  private answerPing(payload: Buffer): void {
+    if (this.canWriteDirectly()) {
+      this.writeDirectly(this.outbox.encode(Opcode.Pong, payload, true), undefined);
+    } else {
+      this.outbox.autoPong(payload);
+      this.flush();
     }
   }
 
@@ -537,7 +584,7 @@ export class WebSocket extends EventEmitter {
     this.closeCode = code;
     this.closeReason = reason;
     this.debug({ code, reason }, 'close frame received');
-    if (!this.closeFrameSent) {
+    if (!this.outbox.closing) {
       // RFC 6455 §5.5.1: reply with a close frame, echoing the status code.
       this.sendClose(code === CloseCode.NoStatus ? EMPTY : encodeClosePayload(code, ''));
     } else {
@@ -555,7 +602,7 @@ export class WebSocket extends EventEmitter {
     this.inputFailed = true;
     this.failure = { code: closeCode, reason: error.message };
     this.emitError(error);
-    if (!this.closeFrameSent && this.state !== WebSocket.CLOSED) {
+    if (!this.outbox.closing && this.state !== WebSocket.CLOSED) {
       this.sendClose(encodeClosePayload(closeCode, truncateCloseReason(error.message)));
     }
     this.endTransport();
@@ -575,18 +622,25 @@ export class WebSocket extends EventEmitter {
 
   /** @internal */
   onChannelDrain(): void {
-    if (!this.needDrain || this.outgoing.length > 0 || this.bufferedAmount >= OUTPUT_HIGH_WATER_MARK) return;
-    this.needDrain = false;
-    this.emit('drain');
+    this.channelFull = false;
+    this.flush();
+    this.maybeDrain();
   }
 
   /** @internal */
   onChannelEnd(): void {
     this.heardFromPeer = true;
+    this.peerEnded = true;
+    this.pump();
+  }
+
+  private onPeerEnd(): void {
+    this.peerEndHandled = true;
     if (!this.closeFrameReceived && !this.inputFailed) {
       this.debug('transport ended without a close frame');
     }
-    // The peer will send nothing more; finish our side too.
+    // The peer will send nothing more: no new sends, and our side ends after what is queued.
+    if (this.state === WebSocket.OPEN) this.state = WebSocket.CLOSING;
     this.endTransport();
   }
 
@@ -596,8 +650,9 @@ export class WebSocket extends EventEmitter {
     this.state = WebSocket.CLOSED;
     this.clearTimers();
     this.deflate?.close();
-    this.outgoing.length = 0;
-    this.queuedBytes = 0;
+    // Every send callback is called once: what never reached the channel failed.
+    const notSent = error ?? new Error('WebSocket closed before the data was sent');
+    for (const callback of this.outbox.drop()) process.nextTick(callback, notSent);
     const { code, reason } = this.closeFrameReceived
       ? { code: this.closeCode, reason: this.closeReason }
       : (this.failure ?? { code: CloseCode.Abnormal, reason: '' });
@@ -613,9 +668,9 @@ export class WebSocket extends EventEmitter {
    * ends its own stream direction.
    */
   private maybeEndTransport(): void {
-    if (!this.closeFrameSent || !this.closeFrameReceived) return;
+    if (!this.outbox.closing || !this.closeFrameReceived) return;
     const channel = this.channel!;
-    if (this.role === 'server' || channel.transport !== 'http/1.1') this.endTransport();
+    if (this.role === 'server' || channel.independentEnds) this.endTransport();
     if (channel.finish && this.lingerTimer === null && this.state !== WebSocket.CLOSED) {
       // Both close frames are through, so the peer has nothing left to send; a
       // peer that never ends its stream direction (Firefox does not, over
@@ -625,11 +680,13 @@ export class WebSocket extends EventEmitter {
     }
   }
 
+  /** Ends our direction once everything queued (the close frame last) was handed to the channel. */
   private endTransport(): void {
-    if (this.transportEnded || this.channel === null) return;
-    this.transportEnded = true;
-    this.channel.end();
+    if (this.transportEndRequested || this.channel === null) return;
+    this.transportEndRequested = true;
+    this.outbox.requestEnd();
     this.armCloseTimer();
+    this.flush();
   }
 
   private armCloseTimer(): void {
@@ -652,7 +709,7 @@ export class WebSocket extends EventEmitter {
         return;
       }
       this.heardFromPeer = false;
-      this.queueFrame({ opcode: Opcode.Ping, payload: EMPTY, fin: true, compress: false, callback: undefined });
+      if (!this.outbox.closing) this.queueControl(Opcode.Ping, EMPTY);
     }, interval);
     this.heartbeatTimer.unref();
   }

@@ -158,11 +158,14 @@ t.test('a client that ignores the close is aborted after closeTimeout', async (t
   );
   const [ws] = (await once(wss, 'connection')) as [import('../../src/index.js').WebSocket];
   socket.pause(); // read nothing, answer nothing
+  const reset = new Promise<NodeJS.ErrnoException>((resolve) => socket.once('error', resolve));
   const started = Date.now();
   const closed = new Promise<unknown[]>((resolve) => ws.once('close', (...args: unknown[]) => resolve(args)));
   ws.close(1000);
   const [code] = (await closed) as [number];
   t.equal(code, 1006, 'no close frame came back');
+  socket.resume();
+  t.equal((await reset).code, 'ECONNRESET', 'the abort is a TCP reset, not an orderly FIN');
   await wss.close();
   t.ok(Date.now() - started < 2000, 'shutdown did not wait longer than the close timeout');
   socket.destroy();

@@ -1,21 +1,26 @@
-import type { ByteChannel, ByteChannelEvents } from '../../src/session/byte-channel.js';
+import { notWritable, type ByteChannel, type ByteChannelEvents, type WriteCallback } from '../../src/session/byte-channel.js';
 
 /**
- * An in-memory ByteChannel pair for session tests: what one side writes the
+ * An in-memory ByteChannel pair that obeys the channel contract
+ * (src/session/byte-channel.ts), for session tests: what one side writes the
  * other receives on a later tick. `stalled` makes a side stop reading so its
  * peer's writes pile up, like a client that never reads from its socket.
  */
 export class MemoryChannel implements ByteChannel {
   readonly transport = 'http/1.1' as const;
+  readonly independentEnds = false;
   readonly remoteAddress = '127.0.0.1';
   readonly remotePort = 1234;
   peer!: MemoryChannel;
   events: ByteChannelEvents | null = null;
-  /** Bytes written but not yet taken by a reading peer. */
-  private pending: Buffer[] = [];
+  /** Bytes written but not yet taken by a reading peer, with their callbacks. */
+  private pending: Array<{ chunk: Buffer; callback: WriteCallback | undefined }> = [];
   private pendingBytes = 0;
   private writeEnded = false;
+  /** The peer's end reached us (delivered as 'end'). */
+  private endDelivered = false;
   private closed = false;
+  private needDrain = false;
   private keepAlive: NodeJS.Timeout | null = null;
   paused = false;
   stalled = false;
@@ -40,28 +45,43 @@ export class MemoryChannel implements ByteChannel {
 
   bind(events: ByteChannelEvents): void {
     this.events = events;
+    setImmediate(() => this.peer.flush());
   }
 
-  write(data: Buffer | Buffer[], callback?: (error?: Error | null) => void): boolean {
+  write(data: Buffer | Buffer[], callback?: WriteCallback): boolean {
+    if (this.writeEnded || this.closed) {
+      if (callback) process.nextTick(callback, notWritable());
+      return true;
+    }
     const chunk = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data);
     this.written.push(chunk);
-    this.pending.push(chunk);
+    this.pending.push({ chunk, callback });
     this.pendingBytes += chunk.length;
     setImmediate(() => this.flush());
-    if (callback) setImmediate(callback);
-    return this.pendingBytes < this.highWaterMark;
+    if (this.pendingBytes < this.highWaterMark) return true;
+    this.needDrain = true;
+    return false;
   }
 
-  /** Moves written bytes to the peer unless it stopped reading. */
+  /** Moves written bytes to the peer while it reads, then our end. */
   flush(): void {
-    if (this.closed || this.peer.stalled || this.peer.paused || this.peer.events === null) return;
-    const wasFull = this.pendingBytes >= this.highWaterMark;
-    const chunks = this.pending;
-    this.pending = [];
-    this.pendingBytes = 0;
-    for (const chunk of chunks) this.peer.events.data(chunk);
-    if (wasFull) this.events?.drain();
-    if (this.writeEnded && !this.peer.closed) this.peer.events.end();
+    const peer = this.peer;
+    if (this.closed || peer.events === null) return;
+    while (this.pending.length > 0 && !peer.stalled && !peer.paused && !peer.closed) {
+      const { chunk, callback } = this.pending.shift()!;
+      this.pendingBytes -= chunk.length;
+      callback?.(null);
+      peer.events.data(chunk);
+    }
+    if (this.needDrain && this.pendingBytes < this.highWaterMark && !this.closed) {
+      this.needDrain = false;
+      this.events?.drain();
+    }
+    if (this.writeEnded && this.pending.length === 0 && !peer.paused && !peer.closed && !peer.endDelivered) {
+      peer.endDelivered = true;
+      peer.events.end();
+      this.maybeClose();
+    }
   }
 
   pause(): void {
@@ -79,34 +99,36 @@ export class MemoryChannel implements ByteChannel {
   }
 
   end(): void {
-    if (this.writeEnded) return;
+    if (this.writeEnded || this.closed) return;
     this.writeEnded = true;
     this.ended = true;
-    setImmediate(() => {
-      this.flush();
-      this.maybeClose();
-    });
+    setImmediate(() => this.flush());
   }
 
-  /** Closed for good once both directions ended (like a TCP socket with both FINs). */
+  /** Closed for good once both ends were delivered (like a TCP socket with both FINs). */
   private maybeClose(): void {
-    if (this.writeEnded && this.peer.writeEnded) {
-      this.closeBoth();
-    }
+    if (this.endDelivered && this.peer.endDelivered) this.closeBoth(undefined, undefined);
   }
 
-  private closeBoth(error?: Error): void {
+  private closeBoth(ours: Error | undefined, theirs: Error | undefined): void {
     if (this.keepAlive) clearInterval(this.keepAlive);
-    for (const side of [this, this.peer]) {
+    for (const [side, error] of [[this, ours], [this.peer, theirs]] as const) {
       if (side.closed) continue;
       side.closed = true;
+      const failed = side.pending;
+      side.pending = [];
+      side.pendingBytes = 0;
       const events = side.events;
-      setImmediate(() => events?.close(side === this ? error : undefined));
+      setImmediate(() => {
+        for (const { callback } of failed) callback?.(error ?? new Error('channel closed'));
+        events?.close(error);
+      });
     }
   }
 
   abort(error?: Error): void {
+    if (this.closed) return;
     this.aborted = true;
-    this.closeBoth(error);
+    this.closeBoth(error ?? new Error('aborted'), new Error('connection reset by the peer'));
   }
 }

@@ -233,3 +233,47 @@ t.test('invalid close arguments throw', async (t) => {
   t.throws(() => server.close(1000, 'x'.repeat(124)), TypeError);
   server.terminate();
 });
+
+t.test('EventTarget: a once listener can be removed; the same listener is added once, whatever the options', async (t) => {
+  const { server, client } = pair();
+  let onceCalls = 0;
+  const onceListener = (): void => {
+    onceCalls++;
+  };
+  server.addEventListener('message', onceListener, { once: true });
+  server.removeEventListener('message', onceListener);
+  let twiceCalls = 0;
+  const twice = (): void => {
+    twiceCalls++;
+  };
+  server.addEventListener('message', twice);
+  server.addEventListener('message', twice, { once: true });
+  server.addEventListener('message', twice);
+  // A Node listener for the same function is a different thing and stays separate.
+  let nodeCalls = 0;
+  const nodeListener = (): void => {
+    nodeCalls++;
+  };
+  server.on('message', nodeListener);
+  server.addEventListener('message', nodeListener);
+  const two = new Promise<void>((resolve) => {
+    let n = 0;
+    server.on('message', () => ++n === 2 && resolve());
+  });
+  client.send('one');
+  client.send('two');
+  await two;
+  t.equal(onceCalls, 0, 'the removed once listener never ran');
+  t.equal(twiceCalls, 2, 'added three times, runs once per event');
+  t.equal(nodeCalls, 4, 'the Node listener and the DOM listener both run');
+  let fired = 0;
+  server.addEventListener('message', () => fired++, { once: true });
+  const more = new Promise<void>((resolve) => {
+    let n = 0;
+    server.on('message', () => ++n === 2 && resolve());
+  });
+  client.send('three');
+  client.send('four');
+  await more;
+  t.equal(fired, 1, 'a once listener runs once');
+});

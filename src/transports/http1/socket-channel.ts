@@ -1,5 +1,5 @@
 import type { Socket } from 'node:net';
-import type { ByteChannel, ByteChannelEvents } from '../../session/byte-channel.js';
+import { failedAfter, notWritable, type ByteChannel, type ByteChannelEvents, type WriteCallback } from '../../session/byte-channel.js';
 
 const kChannel = Symbol('trident.socketChannel');
 type ChannelSocket = Socket & { [kChannel]?: SocketChannel };
@@ -30,6 +30,7 @@ function onClose(this: ChannelSocket): void {
  */
 export class SocketChannel implements ByteChannel {
   readonly transport = 'http/1.1' as const;
+  readonly independentEnds = false;
   /** @internal */
   events: ByteChannelEvents | null = null;
   /** @internal */
@@ -42,6 +43,10 @@ export class SocketChannel implements ByteChannel {
     this.head = head.length > 0 ? head : null;
     socket.setNoDelay(true);
     socket.setTimeout(0);
+    // The session ends our direction when the close handshake says so (RFC
+    // 6455 §7.1.1), after input still being processed (a message inflating);
+    // Node's client sockets would end it on the peer's FIN by themselves.
+    socket.allowHalfOpen = true;
   }
 
   get remoteAddress(): string | undefined {
@@ -69,15 +74,22 @@ export class SocketChannel implements ByteChannel {
     if (this.head !== null) socket.unshift(this.head);
     this.head = null;
     socket.on('data', onData);
-    if (socket.destroyed) {
+    if (socket.closed) {
+      // Gone before bind(): its 'close' was emitted already (rule 1: still on a later tick).
       process.nextTick(() => events.close(this.failure));
     } else if (socket.readableEnded) {
       process.nextTick(() => events.end());
     }
   }
 
-  write(data: Buffer | Buffer[], callback?: (error?: Error | null) => void): boolean {
+  write(data: Buffer | Buffer[], callback?: WriteCallback): boolean {
     const socket = this.socket;
+    if (!socket.writable) {
+      // Ended, destroyed or reset: Node would emit 'error' for this write; the contract says callback only.
+      if (callback) process.nextTick(callback, notWritable());
+      return true;
+    }
+    if (callback !== undefined) callback = failedAfter(callback, () => this.failure);
     if (!Array.isArray(data)) return socket.write(data, callback);
     // Corked writes leave as one writev: one syscall for header and payload.
     socket.cork();
@@ -108,6 +120,16 @@ export class SocketChannel implements ByteChannel {
   }
 
   abort(error?: Error): void {
-    this.socket.destroy(error);
+    const socket = this.socket;
+    if (socket.destroyed) return;
+    this.failure ??= error ?? new Error('aborted');
+    try {
+      // An abort is a TCP RST: the peer learns at once (ECONNRESET) instead of
+      // taking it for an orderly FIN, and unsent bytes are discarded.
+      socket.resetAndDestroy();
+    } catch {
+      // TLS sockets have no TCP handle of their own to reset: close (FIN) instead.
+      socket.destroy();
+    }
   }
 }

@@ -1,5 +1,5 @@
 import http2, { type Http2Stream } from 'node:http2';
-import type { ByteChannel, ByteChannelEvents } from '../../session/byte-channel.js';
+import { failedAfter, notWritable, type ByteChannel, type ByteChannelEvents, type WriteCallback } from '../../session/byte-channel.js';
 
 /**
  * ByteChannel over an HTTP/2 stream (RFC 8441 §5): bytes are DATA frames,
@@ -9,7 +9,9 @@ import type { ByteChannel, ByteChannelEvents } from '../../session/byte-channel.
  */
 export class Http2StreamChannel implements ByteChannel {
   readonly transport = 'h2' as const;
+  readonly independentEnds = true;
   private readonly stream: Http2Stream;
+  private failure: Error | undefined = undefined;
 
   constructor(stream: Http2Stream) {
     this.stream = stream;
@@ -29,25 +31,30 @@ export class Http2StreamChannel implements ByteChannel {
 
   bind(events: ByteChannelEvents): void {
     const stream = this.stream;
-    let failure: Error | undefined;
     stream.on('error', (error: Error) => {
-      failure = error;
+      this.failure ??= error;
     });
     stream.on('close', () => {
       // A peer's RST_STREAM (or a dead connection) closes the stream with a non-zero code.
-      if (failure === undefined && stream.rstCode !== undefined && stream.rstCode !== http2.constants.NGHTTP2_NO_ERROR) {
-        failure = new Error(`stream reset (HTTP/2 error code ${stream.rstCode})`);
+      if (stream.rstCode !== undefined && stream.rstCode !== http2.constants.NGHTTP2_NO_ERROR) {
+        this.failure ??= new Error(`stream reset (HTTP/2 error code ${stream.rstCode})`);
       }
-      events.close(failure);
+      events.close(this.failure);
     });
     stream.on('end', () => events.end());
     stream.on('drain', () => events.drain());
     stream.on('data', (chunk: Buffer) => events.data(chunk));
-    if (stream.destroyed) process.nextTick(() => events.close(failure));
+    if (stream.closed) process.nextTick(() => events.close(this.failure));
   }
 
-  write(data: Buffer | Buffer[], callback?: (error?: Error | null) => void): boolean {
+  write(data: Buffer | Buffer[], callback?: WriteCallback): boolean {
     const stream = this.stream;
+    if (!stream.writable || stream.destroyed) {
+      // Ended or reset: Node would emit 'error' for this write; the contract says callback only.
+      if (callback) process.nextTick(callback, notWritable());
+      return true;
+    }
+    if (callback !== undefined) callback = failedAfter(callback, () => this.failure);
     if (!Array.isArray(data)) return stream.write(data, callback);
     stream.cork();
     for (let i = 0; i < data.length - 1; i++) stream.write(data[i]);
@@ -73,7 +80,7 @@ export class Http2StreamChannel implements ByteChannel {
   }
 
   end(): void {
-    this.stream.end();
+    if (!this.stream.writableEnded) this.stream.end();
   }
 
   finish(): void {
@@ -82,8 +89,10 @@ export class Http2StreamChannel implements ByteChannel {
     if (!this.stream.destroyed) this.stream.close(http2.constants.NGHTTP2_NO_ERROR);
   }
 
-  abort(): void {
+  abort(error?: Error): void {
+    if (this.stream.destroyed) return;
+    this.failure ??= error ?? new Error('aborted');
     // RST_STREAM(CANCEL), RFC 8441 §5 / RFC 9113 §8.1; only for real aborts, see notes on rapid-reset limits.
-    if (!this.stream.destroyed) this.stream.close(http2.constants.NGHTTP2_CANCEL);
+    this.stream.close(http2.constants.NGHTTP2_CANCEL);
   }
 }

@@ -1,4 +1,4 @@
-import type { ByteChannel, ByteChannelEvents } from '../../session/byte-channel.js';
+import { notWritable, type ByteChannel, type ByteChannelEvents, type WriteCallback } from '../../session/byte-channel.js';
 import { H3_NO_ERROR, H3_REQUEST_CANCELLED } from './errors.js';
 import type { Http3RequestStream } from './request-stream.js';
 
@@ -10,9 +10,12 @@ import type { Http3RequestStream } from './request-stream.js';
  */
 export class Http3StreamChannel implements ByteChannel {
   readonly transport = 'h3' as const;
+  readonly independentEnds = true;
   readonly remoteAddress: string | undefined;
   readonly remotePort: number | undefined;
   private readonly stream: Http3RequestStream;
+  private failure: Error | undefined = undefined;
+  private paused = false;
 
   constructor(stream: Http3RequestStream, remote: { address?: string; port?: number }) {
     this.stream = stream;
@@ -26,44 +29,59 @@ export class Http3StreamChannel implements ByteChannel {
 
   bind(events: ByteChannelEvents): void {
     const stream = this.stream;
-    let failure: Error | undefined;
     stream.on('error', (error: Error) => {
-      failure ??= error;
+      this.failure ??= error;
     });
     stream.on('reset', (code: number) => {
-      // The peer aborted its direction (RFC 9220 §3): the session ends with 1006.
-      if (code !== H3_NO_ERROR) failure ??= new Error(`stream reset by the peer (code 0x${code.toString(16)})`);
+      if (code === H3_NO_ERROR) {
+        // The peer finished its direction without error: an orderly end.
+        events.end();
+        return;
+      }
+      // RFC 9220 §3: a reset maps to a TCP RST, which ends both directions:
+      // abort ours too (RESET_STREAM + STOP_SENDING), and the session ends with 1006.
+      this.abort(new Error(`stream reset by the peer (code 0x${code.toString(16)})`));
     });
     stream.on('stopSending', (code: number) => {
       if (code === H3_NO_ERROR) return; // the peer is done reading after a completed close handshake
-      failure ??= new Error(`peer stopped reading (code 0x${code.toString(16)})`);
-      stream.cancel(H3_REQUEST_CANCELLED);
+      this.abort(new Error(`peer stopped reading (code 0x${code.toString(16)})`));
     });
-    stream.on('close', () => events.close(failure));
+    stream.on('close', () => events.close(this.failure));
     stream.on('end', () => events.end());
     stream.on('drain', () => events.drain());
     stream.on('data', (chunk: Buffer) => events.data(chunk));
-    // The front-end paused the stream while the handshake was negotiated.
-    process.nextTick(() => stream.resume());
-    if (stream.closed) process.nextTick(() => events.close(failure));
+    // The front-end paused the stream while the handshake was negotiated; a
+    // session paused since (from its 'connection' handler) stays paused.
+    process.nextTick(() => {
+      if (!this.paused) stream.resume();
+    });
+    if (stream.closed) process.nextTick(() => events.close(this.failure));
   }
 
-  write(data: Buffer | Buffer[], callback?: (error?: Error | null) => void): boolean {
-    if (!Array.isArray(data)) return this.stream.write(data, callback);
-    // One DATA frame for the whole WebSocket frame (header and payload).
-    return this.stream.write(Buffer.concat(data), callback);
+  write(data: Buffer | Buffer[], callback?: WriteCallback): boolean {
+    const stream = this.stream;
+    if (!stream.writable || stream.closed) {
+      if (callback) process.nextTick(callback, notWritable());
+      return true;
+    }
+    if (!Array.isArray(data)) return stream.write(data, callback);
+    // Header and a large payload as DATA frames of their own: the payload is not copied.
+    for (let i = 0; i < data.length - 1; i++) stream.write(data[i]!);
+    return stream.write(data[data.length - 1]!, callback);
   }
 
   pause(): void {
+    this.paused = true;
     this.stream.pause();
   }
 
   resume(): void {
+    this.paused = false;
     this.stream.resume();
   }
 
   end(): void {
-    this.stream.end();
+    if (this.stream.writable) this.stream.end();
   }
 
   finish(): void {
@@ -71,8 +89,10 @@ export class Http3StreamChannel implements ByteChannel {
     if (!this.stream.closed) this.stream.stopSending(H3_NO_ERROR);
   }
 
-  abort(): void {
+  abort(error?: Error): void {
+    if (this.stream.closed) return;
+    this.failure ??= error ?? new Error('aborted');
     // RFC 9220 §3: abort = RESET_STREAM and STOP_SENDING with H3_REQUEST_CANCELLED.
-    if (!this.stream.closed) this.stream.cancel(H3_REQUEST_CANCELLED);
+    this.stream.cancel(H3_REQUEST_CANCELLED);
   }
 }

@@ -1,0 +1,195 @@
+import { encodeFrame } from './frame-encoder.js';
+import { Opcode } from './opcodes.js';
+
+export type SendCallback = (error?: Error | null) => void;
+
+/** A frame ready to be written, with the callback of the send that made it. */
+export interface OutgoingFrame {
+  bytes: Buffer | Buffer[];
+  callback: SendCallback | undefined;
+}
+
+interface Entry {
+  opcode: number;
+  fin: boolean;
+  /** The payload as given; replaced by the encoded frame once ready. */
+  payload: Buffer;
+  /** The encoded frame; null while the payload waits to be compressed. */
+  bytes: Buffer | Buffer[] | null;
+  callback: SendCallback | undefined;
+  /** A pong the session sent on its own, in answer to a ping. */
+  autoPong: boolean;
+}
+
+/**
+ * The send side of one WebSocket, sans-I/O (no sockets, no timers, no zlib):
+ * what the application and the protocol ask to send goes in, frames come out
+ * strictly in that order, and the transport may end only after the last of
+ * them. Ordering is therefore a property of this queue, not of callback timing:
+ *
+ * - a message to compress holds back every frame queued after it until
+ *   `compressed()` hands in its deflated payload (RFC 7692 §7.2.1: one deflate
+ *   context, so messages are compressed one at a time, in order);
+ * - the close frame is the last frame (RFC 6455 §5.5.1: nothing is sent after
+ *   it); later messages are refused;
+ * - `requestEnd()` asks for the end of the transport; `shouldEnd` turns true
+ *   only when every queued frame has been taken.
+ *
+ * The I/O layer takes ready frames with `take()` while its transport accepts
+ * them, so bytes wait here (counted in `queuedBytes`) rather than in the
+ * transport, where nothing could be coalesced or counted.
+ */
+export class Outbox {
+  private readonly mask: boolean;
+  private entries: Entry[] = [];
+  private head = 0;
+  private compressing: Entry | null = null;
+  private closeQueued = false;
+  private endRequested = false;
+  private ended = false;
+  /** Payload bytes queued and not yet taken. */
+  queuedBytes = 0;
+
+  /** Clients mask their frames (RFC 6455 §5.3), servers do not. */
+  constructor(options: { mask: boolean }) {
+    this.mask = options.mask;
+  }
+
+  /** No frame waits, and none is being compressed. */
+  get isEmpty(): boolean {
+    return this.head === this.entries.length;
+  }
+
+  /** The close frame was queued: nothing may follow it. */
+  get closing(): boolean {
+    return this.closeQueued;
+  }
+
+  /** Encodes a frame for the wire with this side's masking. */
+  encode(opcode: number, payload: Uint8Array, fin: boolean, rsv1 = false): Buffer | Buffer[] {
+    return encodeFrame(opcode, payload, { fin, rsv1, mask: this.mask });
+  }
+
+  /** Queues a data frame; with `compress`, its payload waits for `compressed()`. */
+  message(opcode: number, payload: Buffer, fin: boolean, compress: boolean, callback?: SendCallback): void {
+    this.assertOpen();
+    this.push(opcode, payload, fin, compress ? null : this.encode(opcode, payload, fin), callback, false);
+  }
+
+  /** Queues a ping or pong (control frames may sit between data frames, RFC 6455 §5.4). */
+  control(opcode: number, payload: Buffer, callback?: SendCallback): void {
+    this.assertOpen();
+    this.push(opcode, payload, true, this.encode(opcode, payload, true), callback, false);
+  }
+
+  /**
+   * Queues the answer to a ping. A pong of ours still waiting here takes the
+   * new payload instead: RFC 6455 §5.5.3 lets an endpoint answer only the most
+   * recent ping, so a peer that pings and never reads costs one pong, not one
+   * per ping.
+   */
+  autoPong(payload: Buffer): void {
+    if (this.closeQueued) return;
+    for (let i = this.entries.length - 1; i >= this.head; i--) {
+      const entry = this.entries[i]!;
+      if (!entry.autoPong) continue;
+      this.queuedBytes += payload.length - entry.payload.length;
+      entry.payload = payload;
+      entry.bytes = this.encode(Opcode.Pong, payload, true);
+      return;
+    }
+    this.push(Opcode.Pong, payload, true, this.encode(Opcode.Pong, payload, true), undefined, true);
+  }
+
+  /** Queues the close frame, the last frame of the session. */
+  close(payload: Buffer): void {
+    this.assertOpen();
+    this.push(Opcode.Close, payload, true, this.encode(Opcode.Close, payload, true), undefined, false);
+    this.closeQueued = true;
+  }
+
+  /**
+   * The next payload to compress, in queue order, or null when none waits or
+   * one is being compressed. The caller must answer with `compressed()`.
+   */
+  nextToCompress(): Buffer | null {
+    if (this.compressing !== null) return null;
+    for (let i = this.head; i < this.entries.length; i++) {
+      const entry = this.entries[i]!;
+      if (entry.bytes !== null) continue;
+      this.compressing = entry;
+      return entry.payload;
+    }
+    return null;
+  }
+
+  /** The deflated payload of the message `nextToCompress()` returned (RSV1 set, RFC 7692 §6). */
+  compressed(deflated: Buffer): void {
+    const entry = this.compressing;
+    if (entry === null) throw new Error('compressed() without a payload being compressed');
+    this.compressing = null;
+    entry.bytes = this.encode(entry.opcode, deflated, entry.fin, true);
+  }
+
+  /** The next frame to write, or null when the queue is empty or its head still waits for compression. */
+  take(): OutgoingFrame | null {
+    if (this.head === this.entries.length) return null;
+    const entry = this.entries[this.head]!;
+    if (entry.bytes === null) return null;
+    this.entries[this.head++] = undefined as unknown as Entry;
+    if (this.head === this.entries.length) {
+      this.entries = [];
+      this.head = 0;
+    }
+    this.queuedBytes -= entry.payload.length;
+    return { bytes: entry.bytes, callback: entry.callback };
+  }
+
+  /** Asks for the end of the transport once every queued frame was taken. */
+  requestEnd(): void {
+    this.endRequested = true;
+  }
+
+  /** True once, when the transport should end now: an end was requested and nothing is left to take. */
+  get shouldEnd(): boolean {
+    if (!this.endRequested || this.ended || !this.isEmpty) return false;
+    this.ended = true;
+    return true;
+  }
+
+  /**
+   * Forgets every queued frame (the transport is gone or aborted) and returns
+   * their callbacks, which the caller must call with an error: each send's
+   * callback is called exactly once.
+   */
+  drop(): SendCallback[] {
+    const callbacks: SendCallback[] = [];
+    for (let i = this.head; i < this.entries.length; i++) {
+      const callback = this.entries[i]!.callback;
+      if (callback !== undefined) callbacks.push(callback);
+    }
+    this.entries = [];
+    this.head = 0;
+    this.compressing = null;
+    this.queuedBytes = 0;
+    this.closeQueued = true;
+    return callbacks;
+  }
+
+  private push(
+    opcode: number,
+    payload: Buffer,
+    fin: boolean,
+    bytes: Buffer | Buffer[] | null,
+    callback: SendCallback | undefined,
+    autoPong: boolean,
+  ): void {
+    this.entries.push({ opcode, fin, payload, bytes, callback, autoPong });
+    this.queuedBytes += payload.length;
+  }
+
+  private assertOpen(): void {
+    // RFC 6455 §5.5.1: after sending a Close frame, the endpoint MUST NOT send any more data frames.
+    if (this.closeQueued) throw new Error('no frame may follow the close frame');
+  }
+}
