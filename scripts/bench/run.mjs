@@ -331,7 +331,7 @@ async function main() {
         // A fresh server: only this test's connections are in its memory.
         server = await spawnServer(row.server);
         const target = { port: server.port, tls: row.transport !== 'h1', raw: Boolean(row.raw) };
-        result = await runMemory({ row, server, target, conns: c.conns });
+        result = await runMemory({ row, server, target, conns: c.conns, size: c.size });
         if (result.conns < result.requested) notes.push(`${c.id} ${rowId}: ${result.requested} connections requested, ${result.conns} opened (${result.limitError})`);
         progress(run, c, rowId, `${fmt(result.bytesPerConn / 1024, 2)} KiB per connection (RSS), heap ${fmt(result.heapBytesPerConn / 1024, 2)} KiB, ${result.conns} connections`);
       } catch (error) {

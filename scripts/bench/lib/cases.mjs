@@ -12,6 +12,8 @@ export const ROWS = {
   ws: { server: 'ws', transport: 'h1', label: 'ws 8 + bufferutil ws://' },
   'ws-wss': { server: 'ws-tls', transport: 'h1tls', label: 'ws 8 + bufferutil wss://' },
   'ws-deflate': { server: 'ws-deflate', transport: 'h1', deflate: true, label: 'ws 8 + permessage-deflate' },
+  'trident-deflate-nct': { server: 'trident-deflate-nct', transport: 'h1', deflate: true, label: 'trident-ws + permessage-deflate, no context takeover' },
+  'ws-deflate-nct': { server: 'ws-deflate-nct', transport: 'h1', deflate: true, label: 'ws 8 + permessage-deflate, no context takeover' },
   'raw-tcp': { server: 'raw-tcp', transport: 'h1', raw: true, label: 'raw TCP echo (transport limit)' },
   'raw-h2': { server: 'raw-h2', transport: 'h2', raw: true, label: 'raw node:http2 stream echo (HTTP/2 limit)' },
   // HTTP/3: runs when dist/ has it (h3.mjs); the HTTP/2 row beside it in the h3 cases is the reference.
@@ -83,7 +85,12 @@ export const GROUPS = {
   },
   memory: {
     title: 'Memory per idle connection (server RSS growth after GC / connections)',
-    pairs: [{ a: 'trident-h1', b: 'ws' }, { a: 'trident-deflate', b: 'ws-deflate' }, { a: 'trident-h2', b: 'raw-h2', info: true }],
+    pairs: [
+      { a: 'trident-h1', b: 'ws' },
+      { a: 'trident-deflate', b: 'ws-deflate' },
+      { a: 'trident-deflate-nct', b: 'ws-deflate-nct' },
+      { a: 'trident-h2', b: 'raw-h2', info: true },
+    ],
   },
   h3: {
     title: 'HTTP/3 (RFC 9220, QUIC) beside HTTP/2 (same shapes)',
@@ -137,6 +144,16 @@ export function buildCases({ quick, memConns, h3 = { available: false, reason: '
   cases.push({ id: 'memory-h2', group: 'memory', kind: 'memory', rows: H2, conns: memConns, label: `${memConns} idle HTTP/2 streams (1,000 per connection)` });
   if (!quick) {
     cases.push({ id: 'memory-deflate', group: 'memory', kind: 'memory', rows: DEFLATE, conns: memConns, label: `${memConns} idle ws:// connections with permessage-deflate` });
+    // 2 KiB messages, above the 1 KiB threshold: the server compresses its echo too, so both zlib streams exist.
+    cases.push({
+      id: 'memory-deflate-2k',
+      group: 'memory',
+      kind: 'memory',
+      rows: [...DEFLATE, 'trident-deflate-nct', 'ws-deflate-nct'],
+      conns: memConns,
+      size: 2 * KiB,
+      label: `${memConns} idle ws:// connections with permessage-deflate after one 2 KiB echo`,
+    });
   }
   if (!h3.available) {
     cases.push({ id: 'h3', group: 'h3', kind: 'h3', rows: ['trident-h3'], available: false, label: h3.reason });

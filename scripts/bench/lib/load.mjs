@@ -531,12 +531,12 @@ export async function runHandshakes({ row, server, target, concurrency, duration
 /**
  * Memory per idle connection: server RSS (after GC) with `conns` idle
  * WebSockets open, minus the RSS before, divided by `conns`. Each connection
- * completes its handshake and one 64-byte echo, then stays idle. The server is
+ * completes its handshake and one echo of `size` bytes (default 64), then stays idle. The server is
  * warmed up first (code loaded, pools created) so only per-connection memory
  * is counted. If fewer connections can be opened, the largest count reached is used.
  */
-export async function runMemory({ row, server, target, conns, streamsPerSession = 1000, settleMs = 1000 }) {
-  const plan = (await import('./frames.mjs')).messagePlan(64, { deflate: Boolean(row.deflate) });
+export async function runMemory({ row, server, target, conns, size = 64, streamsPerSession = 1000, settleMs = 1000 }) {
+  const plan = (await import('./frames.mjs')).messagePlan(size, { deflate: Boolean(row.deflate) });
   const warm = new Load(plan, { window: 1, raw: Boolean(row.raw) });
   const sessionsFor = (n) => Math.max(1, Math.ceil(n / streamsPerSession));
   const warmOpen = await openConnections(warm, row, target, { conns: 200, sessions: sessionsFor(200), deflate: Boolean(row.deflate) });

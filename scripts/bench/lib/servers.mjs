@@ -20,6 +20,9 @@ export const SERVER_PROCESSES = {
   ws: { script: 'ws.mjs', config: {} },
   'ws-tls': { script: 'ws.mjs', config: { tls: true } },
   'ws-deflate': { script: 'ws.mjs', config: { deflate: true } },
+  // Both directions without context takeover (RFC 7692 §7.1.1): no zlib state between messages.
+  'trident-deflate-nct': { script: 'trident.mjs', config: { deflate: 'no-context-takeover' } },
+  'ws-deflate-nct': { script: 'ws.mjs', config: { deflate: 'no-context-takeover' } },
   'raw-tcp': { script: 'raw-tcp.mjs', config: {} },
   'raw-h2': { script: 'raw-h2.mjs', config: { tls: true } },
   // TLS port with an HTTP/3 twin on UDP (RFC 9220), see h3.mjs.

@@ -5,7 +5,9 @@
 import { WebSocketServer } from '../../../dist/index.js';
 import { HOST, config, serveControl, tlsOptions } from './common.mjs';
 
-const wss = new WebSocketServer({ noServer: true, perMessageDeflate: config.deflate ? true : false });
+const perMessageDeflate =
+  config.deflate === 'no-context-takeover' ? { serverNoContextTakeover: true, clientNoContextTakeover: true } : Boolean(config.deflate);
+const wss = new WebSocketServer({ noServer: true, perMessageDeflate });
 wss.on('connection', (ws) => {
   ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary }));
 });

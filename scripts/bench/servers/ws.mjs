@@ -7,7 +7,8 @@ import { WebSocketServer } from 'ws';
 import { HOST, config, serveControl, tlsOptions } from './common.mjs';
 
 const require = createRequire(import.meta.url);
-const perMessageDeflate = config.deflate ? true : false;
+const perMessageDeflate =
+  config.deflate === 'no-context-takeover' ? { serverNoContextTakeover: true, clientNoContextTakeover: true } : Boolean(config.deflate);
 let wss;
 let port;
 if (config.tls) {

@@ -8,6 +8,7 @@ import { CloseCode } from '../close-codes.js';
 import { ProtocolError } from '../errors.js';
 import type { DeflateParams } from './negotiation.js';
 import type { LimiterTicket, ZlibLimiter } from './zlib-limiter.js';
+import { type PooledStream, type ZlibPool, sharedZlibPool } from './zlib-pool.js';
 
 /**
  * RFC 7692 §7.2.1: a sync flush ends with an empty stored block whose last
@@ -42,6 +43,8 @@ export interface PerMessageDeflateOptions {
   memLevel?: number;
   /** Shared bound on concurrent zlib jobs. */
   limiter: ZlibLimiter;
+  /** Where zlib streams come from and go back to between messages; default `sharedZlibPool`. */
+  pool?: ZlibPool;
 }
 
 interface DeflateOp {
@@ -91,6 +94,7 @@ export class PerMessageDeflate {
   readonly role: 'server' | 'client';
 
   readonly #limiter: ZlibLimiter;
+  readonly #pool: ZlibPool;
   readonly #maxMessageSize: number;
   readonly #level: number;
   readonly #memLevel: number;
@@ -103,10 +107,10 @@ export class PerMessageDeflate {
 
   #closed = false;
 
-  #deflater: zlib.DeflateRaw | null = null;
+  #deflater: PooledStream<zlib.DeflateRaw> | null = null;
   #deflateOp: DeflateOp | null = null;
 
-  #inflater: zlib.InflateRaw | null = null;
+  #inflater: PooledStream<zlib.InflateRaw> | null = null;
   #inflateOp: InflateOp | null = null;
   /** Inflated bytes of the current message so far. */
   #messageLength = 0;
@@ -134,6 +138,7 @@ export class PerMessageDeflate {
     this.params = { ...params };
     this.role = role;
     this.#limiter = options.limiter;
+    this.#pool = options.pool ?? sharedZlibPool;
     this.#maxMessageSize = maxMessageSize;
     // Checked here, not when zlib is first used: a bad option must not throw
     // later from inside a limiter job that another session's release started.
@@ -188,11 +193,11 @@ export class PerMessageDeflate {
   }
 
   #runDeflate(op: DeflateOp): void {
-    const deflater = this.#deflater ?? this.#createDeflater();
-    // The stream's default flush mode is Z_SYNC_FLUSH (see #createDeflater),
-    // so this one write compresses the message and ends it with the empty
+    const deflater = this.#deflater ?? this.#takeDeflater();
+    // The stream's default flush mode is Z_SYNC_FLUSH (see ZlibPool), so
+    // this one write compresses the message and ends it with the empty
     // stored block of §7.2.1, in a single thread-pool round trip.
-    deflater.write(op.data, (err) => {
+    deflater.stream.write(op.data, (err) => {
       if (op !== this.#deflateOp || deflater !== this.#deflater) return; // closed or failed meanwhile
       if (err) {
         this.#failDeflate(op, err);
@@ -204,40 +209,36 @@ export class PerMessageDeflate {
         return;
       }
       // §7.2.1: with no context takeover for our direction, the next message
-      // must not refer to this one. reset() keeps zlib's memory allocated,
-      // which is cheaper than a new stream per message.
-      if (this.#deflateNoContextTakeover) deflater.reset();
+      // must not refer to this one, so nothing needs to outlive it: the
+      // stream (~256 KiB at 15 window bits and memLevel 8) goes back to the
+      // pool now rather than stay with a session that may idle for hours.
+      if (this.#deflateNoContextTakeover) this.#dropDeflater(true);
       this.#finishDeflate(op, null, out.subarray(0, out.length - 4));
     });
   }
 
-  #createDeflater(): zlib.DeflateRaw {
-    const deflater = zlib.createDeflateRaw({
-      windowBits: this.#deflateWindowBits,
-      level: this.#level,
-      memLevel: this.#memLevel,
-      flush: zlib.constants.Z_SYNC_FLUSH,
-    });
-    deflater.on('data', (chunk: Buffer) => {
-      const op = this.#deflateOp;
-      if (op === null || deflater !== this.#deflater) return;
-      op.chunks.push(chunk);
-      op.length += chunk.length;
-    });
-    deflater.on('error', (err: Error) => {
-      // This listener stays for the stream's whole life, so a late zlib
-      // error after close() can never become an unhandled 'error' event.
-      if (deflater !== this.#deflater) return;
-      const op = this.#deflateOp;
-      if (op !== null) this.#failDeflate(op, err);
-      else this.#dropDeflater();
+  #takeDeflater(): PooledStream<zlib.DeflateRaw> {
+    const settings = { windowBits: this.#deflateWindowBits, level: this.#level, memLevel: this.#memLevel };
+    const deflater = this.#pool.deflater(settings, {
+      data: (chunk) => {
+        const op = this.#deflateOp;
+        if (op === null || deflater !== this.#deflater) return;
+        op.chunks.push(chunk);
+        op.length += chunk.length;
+      },
+      error: (err) => {
+        if (deflater !== this.#deflater) return;
+        const op = this.#deflateOp;
+        if (op !== null) this.#failDeflate(op, err);
+        else this.#dropDeflater(false);
+      },
     });
     this.#deflater = deflater;
     return deflater;
   }
 
   #failDeflate(op: DeflateOp, err: Error): void {
-    this.#dropDeflater();
+    this.#dropDeflater(false);
     const error = new Error(`permessage-deflate: compression failed: ${err.message}`);
     error.cause = err;
     this.#finishDeflate(op, error);
@@ -251,10 +252,13 @@ export class PerMessageDeflate {
     else op.cb(null, result);
   }
 
-  #dropDeflater(): void {
+  /** `reusable`: no write is running and none failed, so the stream may serve another message. */
+  #dropDeflater(reusable: boolean): void {
     const deflater = this.#deflater;
     this.#deflater = null;
-    deflater?.destroy();
+    if (deflater === null) return;
+    if (reusable) this.#pool.release(deflater);
+    else this.#pool.discard(deflater);
   }
 
   // -------------------------------------------------------------------------
@@ -304,8 +308,8 @@ export class PerMessageDeflate {
    * the op once zlib has consumed it.
    */
   #feed(op: InflateOp, data: Buffer): void {
-    const inflater = this.#inflater ?? this.#createInflater();
-    const consumedBefore = inflater.bytesWritten;
+    const inflater = this.#inflater ?? this.#takeInflater();
+    const consumedBefore = inflater.stream.bytesWritten;
     const total = data.length + (op.fin ? TAIL.length : 0);
     const done = (err: Error | null | undefined): void => {
       if (op !== this.#inflateOp || inflater !== this.#inflater) return; // finished, failed or closed meanwhile
@@ -315,14 +319,15 @@ export class PerMessageDeflate {
       }
       // Every write ran in Z_SYNC_FLUSH mode, so zlib produced all the output
       // it could; input it left unconsumed means the stream hit a final block.
-      const consumed = inflater.bytesWritten - consumedBefore;
+      const consumed = inflater.stream.bytesWritten - consumedBefore;
       // Nothing of this message consumed: the stream had already ended with
       // the previous message, so a new one is simply due (not a restart).
       const endedBefore = consumed === 0 && this.#messageConsumed === 0;
       this.#messageConsumed += consumed;
       const leftover = total - consumed;
       if (leftover > 0) {
-        this.#dropInflater();
+        // The stream ended at a final block and holds unconsumed input: never reused.
+        this.#dropInflater(false);
         const dataLeft = leftover - (op.fin ? TAIL.length : 0);
         if (dataLeft > 0) {
           // Data after a final block (§7.2.3.4): decode it with a new stream.
@@ -342,52 +347,50 @@ export class PerMessageDeflate {
       this.#finishInflate(op, null);
     };
     if (!op.fin) {
-      inflater.write(data, done);
+      inflater.stream.write(data, done);
     } else if (data.length === 0) {
-      inflater.write(TAIL, done);
+      inflater.stream.write(TAIL, done);
     } else {
       // Two writes rather than a concatenation: no copy of the payload.
-      inflater.write(data);
-      inflater.write(TAIL, done);
+      inflater.stream.write(data);
+      inflater.stream.write(TAIL, done);
     }
   }
 
-  #createInflater(): zlib.InflateRaw {
-    const inflater = zlib.createInflateRaw({
-      windowBits: this.#inflateWindowBits,
-      flush: zlib.constants.Z_SYNC_FLUSH,
-    });
-    inflater.on('data', (chunk: Buffer) => {
-      const op = this.#inflateOp;
-      if (op === null || inflater !== this.#inflater) return;
-      this.#messageLength += chunk.length;
-      if (this.#messageLength > this.#maxMessageSize) {
-        // Destroying the stream from its 'data' handler makes zlib stop
-        // before inflating the next chunk: a bomb is never inflated whole.
-        this.#dropInflater();
-        this.#finishInflate(
-          op,
-          new ProtocolError(CloseCode.MessageTooBig, 'WS_ERR_MESSAGE_TOO_BIG', `Inflated message exceeds ${this.#maxMessageSize} bytes`),
-        );
-        return;
-      }
-      op.chunks.push(chunk);
-      op.length += chunk.length;
-    });
-    inflater.on('error', (err: Error) => {
-      // zlib closes its handle itself after an error. The listener stays for
-      // the stream's whole life so a late error is never unhandled.
-      if (inflater !== this.#inflater) return;
-      const op = this.#inflateOp;
-      if (op !== null) this.#failInflate(op, err);
-      else this.#dropInflater();
+  #takeInflater(): PooledStream<zlib.InflateRaw> {
+    const inflater = this.#pool.inflater(this.#inflateWindowBits, {
+      data: (chunk) => this.#inflated(inflater, chunk),
+      error: (err) => {
+        if (inflater !== this.#inflater) return;
+        const op = this.#inflateOp;
+        if (op !== null) this.#failInflate(op, err);
+        else this.#dropInflater(false);
+      },
     });
     this.#inflater = inflater;
     return inflater;
   }
 
+  #inflated(inflater: PooledStream<zlib.InflateRaw>, chunk: Buffer): void {
+    const op = this.#inflateOp;
+    if (op === null || inflater !== this.#inflater) return;
+    this.#messageLength += chunk.length;
+    if (this.#messageLength > this.#maxMessageSize) {
+      // Destroying the stream from its 'data' handler makes zlib stop
+      // before inflating the next chunk: a bomb is never inflated whole.
+      this.#dropInflater(false);
+      this.#finishInflate(
+        op,
+        new ProtocolError(CloseCode.MessageTooBig, 'WS_ERR_MESSAGE_TOO_BIG', `Inflated message exceeds ${this.#maxMessageSize} bytes`),
+      );
+      return;
+    }
+    op.chunks.push(chunk);
+    op.length += chunk.length;
+  }
+
   #failInflate(op: InflateOp, err: Error): void {
-    this.#dropInflater();
+    this.#dropInflater(false);
     const error = new ProtocolError(CloseCode.ProtocolError, 'WS_ERR_INVALID_COMPRESSED_DATA', `Invalid compressed data: ${err.message}`);
     error.cause = err;
     this.#finishInflate(op, error);
@@ -405,20 +408,24 @@ export class PerMessageDeflate {
       this.#messageRestarts = 0;
     }
     if (err) {
-      this.#dropInflater();
+      this.#dropInflater(false);
       op.cb(err);
       return;
     }
     // §7.2.2: with no context takeover for the peer's direction each message
-    // starts with an empty window; reset() keeps zlib's memory for reuse.
-    if (op.fin && this.#inflateNoContextTakeover) this.#inflater?.reset();
+    // starts with an empty window, so the inflater (~40 KiB at 15 window
+    // bits) goes back to the pool between messages, like the compressor.
+    if (op.fin && this.#inflateNoContextTakeover) this.#dropInflater(true);
     op.cb(null, result);
   }
 
-  #dropInflater(): void {
+  /** `reusable`: no write is running and none failed, so the stream may serve another message. */
+  #dropInflater(reusable: boolean): void {
     const inflater = this.#inflater;
     this.#inflater = null;
-    inflater?.destroy();
+    if (inflater === null) return;
+    if (reusable) this.#pool.release(inflater);
+    else this.#pool.discard(inflater);
   }
 
   // -------------------------------------------------------------------------
@@ -438,7 +445,8 @@ export class PerMessageDeflate {
     this.#inflateOp = null;
     deflateOp?.ticket?.cancel();
     inflateOp?.ticket?.cancel();
-    this.#dropDeflater();
-    this.#dropInflater();
+    // A stream with an operation pending may be inside a zlib job: freed, never reused.
+    this.#dropDeflater(deflateOp === null);
+    this.#dropInflater(inflateOp === null);
   }
 }

@@ -100,6 +100,14 @@ export function decodeVarint(buf: Uint8Array, offset = 0): Varint | null {
   const length = varintLengthFromFirstByte(first);
   if (offset + length > buf.length) return null;
   let value = first & 0x3f;
+  if (length === 8) {
+    // Two exact 32-bit halves added once: the sum is rounded once, to the
+    // nearest double (adding byte by byte rounds at every step beyond 2^53).
+    let low = 0;
+    for (let i = 1; i < 4; i++) value = value * 256 + (buf[offset + i] as number);
+    for (let i = 4; i < 8; i++) low = low * 256 + (buf[offset + i] as number);
+    return { value: value * 0x100000000 + low, length };
+  }
   for (let i = 1; i < length; i++) value = value * 256 + (buf[offset + i] as number);
   return { value, length };
 }

@@ -8,6 +8,7 @@ import { ProtocolError } from '../../../src/protocol/errors.js';
 import type { DeflateParams } from '../../../src/protocol/deflate/negotiation.js';
 import { PerMessageDeflate } from '../../../src/protocol/deflate/per-message-deflate.js';
 import { ZlibLimiter, type LimiterJob } from '../../../src/protocol/deflate/zlib-limiter.js';
+import { ZlibPool } from '../../../src/protocol/deflate/zlib-pool.js';
 
 const TAIL = Buffer.from([0x00, 0x00, 0xff, 0xff]);
 const hex = (s: string) => Buffer.from(s.replace(/\s+/g, ''), 'hex');
@@ -25,12 +26,13 @@ const sharedLimiter = new ZlibLimiter(10);
 function make(
   role: 'server' | 'client',
   p: Partial<DeflateParams> = {},
-  options: { maxMessageSize?: number; limiter?: ZlibLimiter; level?: number } = {},
+  options: { maxMessageSize?: number; limiter?: ZlibLimiter; level?: number; pool?: ZlibPool } = {},
 ): PerMessageDeflate {
   return new PerMessageDeflate(params(p), role, {
     maxMessageSize: options.maxMessageSize ?? Infinity,
     limiter: options.limiter ?? sharedLimiter,
     level: options.level,
+    pool: options.pool,
   });
 }
 
@@ -596,6 +598,131 @@ t.test('corrupt data gives a ProtocolError and does not crash', async (t) => {
   const cause = await decompress(last, hex('ff')).catch((err: Error) => err);
   t.type((cause as Error).cause, Error, 'the zlib error is kept as cause');
   last.close();
+});
+
+// ---------------------------------------------------------------------------
+// Memory of idle sessions (issue 11 item 7)
+// ---------------------------------------------------------------------------
+
+/**
+ * Memory growth per session while `count` sessions stay open after one
+ * message each way: external (Node's Buffers, among them each zlib stream's
+ * 16 KiB output buffer) and RSS (zlib's own state is malloc'ed, outside V8).
+ */
+async function idleGrowth(p: Partial<DeflateParams>, count: number): Promise<{ external: number; rss: number }> {
+  v8.setFlagsFromString('--expose-gc');
+  const gc = vm.runInNewContext('gc') as () => void;
+  const message = text(2000);
+  const compressed = await compress(make('client', p), message);
+  const usage = () => {
+    gc();
+    gc();
+    return process.memoryUsage();
+  };
+  const before = usage();
+  const sessions: PerMessageDeflate[] = [];
+  for (let i = 0; i < count; i++) {
+    const session = make('server', p);
+    await compress(session, message);
+    await decompress(session, compressed);
+    sessions.push(session);
+  }
+  const after = usage();
+  for (const session of sessions) session.close();
+  return { external: (after.external - before.external) / count, rss: (after.rss - before.rss) / count };
+}
+
+t.test('without context takeover an idle session keeps no zlib stream', async (t) => {
+  // Measured with 200 sessions: ~270 KiB of RSS and 32 KiB external each
+  // while every session reset and kept its zlib streams; ~10 KiB of RSS
+  // (allocator slack that does not grow with the count) and no external
+  // since the streams go back to the pool after each message.
+  const growth = await idleGrowth({ serverNoContextTakeover: true, clientNoContextTakeover: true }, 200);
+  t.ok(growth.external < 1024, `external growth ${Math.round(growth.external)} bytes per session, bound 1 KiB`);
+  t.ok(growth.rss < 64 * 1024, `RSS growth ${Math.round(growth.rss / 1024)} KiB per session, bound 64 KiB`);
+});
+
+t.test('messages round-trip both ways, interleaved, when only one direction keeps its context', async (t) => {
+  // The server's messages have no context takeover (its compressor is freed
+  // after each one), the client's keep theirs (both ends keep their window).
+  const p = { serverNoContextTakeover: true };
+  const server = make('server', p);
+  const client = make('client', p);
+  const message = text(4000);
+  const serverOut: Buffer[] = [];
+  const clientOut: Buffer[] = [];
+  for (let i = 0; i < 4; i++) {
+    const down = await compress(server, message);
+    const up = await compress(client, message);
+    // Frames of both directions arrive while the other side's streams come and go.
+    t.ok((await decompress(server, up)).equals(message), `client message ${i} inflates`);
+    t.ok((await decompress(client, down)).equals(message), `server message ${i} inflates`);
+    serverOut.push(down);
+    clientOut.push(up);
+  }
+  t.ok(serverOut.every((c) => c.equals(serverOut[0]!)), 'server messages are compressed alone, so all alike');
+  t.ok(clientOut[1]!.length * 4 < clientOut[0]!.length, `client messages use the kept window: ${clientOut[1]!.length} vs ${clientOut[0]!.length} bytes`);
+  // A fragmented message after a freed stream: the new inflater starts with an empty window.
+  const compressed = await compress(server, message);
+  const halves = [compressed.subarray(0, 100), compressed.subarray(100)];
+  const parts = [await decompress(client, halves[0]!, false), await decompress(client, halves[1]!, true)];
+  t.ok(Buffer.concat(parts).equals(message), 'a two-frame message after the release');
+  server.close();
+  client.close();
+});
+
+t.test('without context takeover streams go back to the pool after each message and serve other sessions', async (t) => {
+  const pool = new ZlibPool(4);
+  const nct = { serverNoContextTakeover: true, clientNoContextTakeover: true };
+  const message = text(3000);
+  const compressed = await compress(make('client', nct), message);
+  const a = make('server', nct, { pool });
+  await compress(a, message);
+  t.equal(pool.idle, 1, 'the compressor is back in the pool after the message');
+  t.ok((await decompress(a, compressed)).equals(message));
+  t.equal(pool.idle, 2, 'and the inflater after the last frame');
+  const b = make('server', nct, { pool });
+  const pending = compress(b, message);
+  await pending;
+  t.equal(pool.idle, 2, "another session's message took a pooled compressor and gave it back");
+  t.ok((await compress(a, message)).equals(await compress(b, message)), 'a reused compressor starts with an empty window');
+  a.close();
+  b.close();
+  t.equal(pool.idle, 2, 'idle sessions have nothing to give back at close()');
+});
+
+t.test('with context takeover a session keeps its streams until close()', async (t) => {
+  const pool = new ZlibPool(4);
+  const session = make('server', {}, { pool });
+  const compressed = await compress(make('client'), 'Hello, Hello, Hello');
+  await compress(session, text(3000));
+  t.ok((await decompress(session, compressed)).equals(Buffer.from('Hello, Hello, Hello')));
+  t.equal(pool.idle, 0, 'both streams stay with the session between messages');
+  session.close();
+  t.equal(pool.idle, 2, 'close() of an idle session gives both back');
+  // f200110000 refers back to a "Hello" in the window: the pooled inflater
+  // saw one in the last session, but was reset before serving this one.
+  const next = make('server', {}, { pool });
+  await t.rejects(decompress(next, hex('f200110000')), { code: 'WS_ERR_INVALID_COMPRESSED_DATA' }, 'no window carried over');
+  next.close();
+});
+
+t.test('a full pool frees what it gets back; a failed stream is never pooled', async (t) => {
+  const none = new ZlibPool(0);
+  const nct = { serverNoContextTakeover: true, clientNoContextTakeover: true };
+  const session = make('server', nct, { pool: none });
+  t.equal((await decompress(session, hex('f248cdc9c90700'))).toString(), 'Hello');
+  await compress(session, 'Hello');
+  t.equal(none.idle, 0);
+  t.equal((await decompress(session, hex('f248cdc9c90700'))).toString(), 'Hello', 'works without pooling');
+  session.close();
+
+  const pool = new ZlibPool(4);
+  const failing = make('server', nct, { pool });
+  await t.rejects(decompress(failing, hex('ffffffff')), { code: 'WS_ERR_INVALID_COMPRESSED_DATA' });
+  t.equal(pool.idle, 0, 'the inflater that failed was freed, not pooled');
+  failing.close();
+  t.throws(() => new ZlibPool(-1), RangeError);
 });
 
 // ---------------------------------------------------------------------------

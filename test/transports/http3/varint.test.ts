@@ -92,3 +92,12 @@ t.test('round trip over many values', async (t) => {
   }
   t.equal(failures, 0);
 });
+
+// Found by fuzz/varint.fuzz.js: adding byte by byte rounded at every step, so
+// some 8-byte values above 2^53 came back one double away from the nearest.
+t.test('8-byte values above 2^53 decode to the nearest double', async (t) => {
+  for (const encoded of ['ff00000701050d01', 'fffffbffff14e88c', 'c020000000000001', 'c0200000000000ff']) {
+    const exact = decodeVarintBigInt(hex(encoded))!.value;
+    t.equal(decodeVarint(hex(encoded))?.value, Number(exact), `${encoded} = ${exact}`);
+  }
+});
