@@ -3,10 +3,13 @@
  * is, which side it plays, over what, with which compression. Its tap subtest
  * name is `cellName(cell)`, which scripts/interop-report.mjs parses back:
  *
- *   peer=<name> version=<v> direction=<client->trident|trident->server> transport=<h1|h2|h3> deflate=<on|off|params> [variant=<detail>]
+ *   peer=<name> version=<v> direction=<client->trident|trident->server> transport=<h1|h2|h3> deflate=<on|off|params> [variant=<detail>] [deviation=<rfc-section>]
  *
- * Values contain no spaces; `variant` (last) says what sets a cell apart from
- * its siblings (ws/wss, tls/h2c hop, the deflate parameters, ...).
+ * Values contain no spaces (a value runs to the next space; split a field at
+ * its first "="). `variant` says what sets a cell apart from its siblings
+ * (ws/wss, tls/h2c hop, deflate parameters); `deviation` marks a cell that
+ * shows something the PEER gets wrong and checks trident's answer to it:
+ * reported apart, never in the pass count.
  */
 import { execFileSync } from 'node:child_process';
 
@@ -20,6 +23,8 @@ export interface Cell {
   transport: 'h1' | 'h2' | 'h3';
   deflate: 'on' | 'off' | 'params';
   variant?: string;
+  /** The RFC section the peer deviates from, e.g. RFC7692-7.1.2.1. */
+  deviation?: string;
 }
 
 const versions = new Map<string, string | null>();
@@ -49,6 +54,7 @@ export function cellName(cell: Cell): string {
     `deflate=${cell.deflate}`,
   ];
   if (cell.variant) fields.push(`variant=${cell.variant}`);
+  if (cell.deviation) fields.push(`deviation=${cell.deviation}`);
   for (const field of fields) if (/\s/.test(field)) throw new Error(`a cell field has a space: "${field}"`);
   return fields.join(' ');
 }

@@ -6,7 +6,7 @@
  */
 import { once } from 'node:events';
 import type { Test } from 'tap';
-import { WebSocket, WebSocketServer, type ClientOptions, type DeflateOptions, type TransportName } from '../../../src/index.js';
+import { WebSocket, WebSocketServer, type ClientOptions, type DeflateOptions, type HandshakeRequest, type TransportName } from '../../../src/index.js';
 import { type Cell, cellName, debianVersion } from './cell.js';
 import { certFiles } from './certs.js';
 import { checkCloseFromTrident, checkEcho, withTimeout } from './echo-checks.js';
@@ -33,6 +33,8 @@ export interface ServerCell {
   /** Starts the peer client (and any proxy in front of trident); returns the process printing the agent's lines. */
   startPeer(t: Test, port: number): Promise<PeerProcess>;
   expect: Expected;
+  /** Extra checks on the first request as trident's server saw it. */
+  checkRequest?: (t: Test, request: HandshakeRequest) => void;
 }
 
 /** The peer (possibly through a proxy) is the client, a trident server the driver. */
@@ -42,7 +44,9 @@ export function serverCell(t: Test, cell: Cell, o: ServerCell): Promise<unknown>
     const wss = new WebSocketServer({ noServer: true, perMessageDeflate: o.perMessageDeflate ?? false });
     const waiting: Array<(ws: WebSocket) => void> = [];
     const arrived: WebSocket[] = [];
-    wss.on('connection', (ws: WebSocket) => {
+    const requests: HandshakeRequest[] = [];
+    wss.on('connection', (ws: WebSocket, request: HandshakeRequest) => {
+      requests.push(request);
       const next = waiting.shift();
       if (next) next(ws);
       else arrived.push(ws);
@@ -67,6 +71,7 @@ export function serverCell(t: Test, cell: Cell, o: ServerCell): Promise<unknown>
     const first = await nextConnection();
     t.equal(first.transport, o.expect.transport, `the hop to trident is ${o.expect.transport}`);
     t.equal(first.extensions, o.expect.extensions, 'permessage-deflate as agreed');
+    o.checkRequest?.(t, requests[0]);
     await checkEcho(t, first);
     await checkCloseFromTrident(t, await nextConnection(), peer);
     t.equal(await peer.exited(), 0, 'the peer client exits cleanly');

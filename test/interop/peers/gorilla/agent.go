@@ -1,6 +1,6 @@
 // Echo agent (../python/agent_protocol.md) on gorilla/websocket, as client or server.
 //
-//	agent client URL [-connections N] [-compress] [-ca FILE]
+//	agent client [-connections N] [-compress] [-ca FILE] URL
 //	agent server [-compress]
 //
 // Built by the tests with GO111MODULE=off GOPATH=/usr/share/gocode (Debian's
