@@ -18,6 +18,8 @@ export interface PeerProcess {
   waitForLine(pattern: RegExp, options?: { from?: number; timeoutMs?: number }): Promise<RegExpMatchArray>;
   /** Resolves with the exit code when the process ends; rejects after `timeoutMs`. */
   exited(timeoutMs?: number): Promise<number | null>;
+  /** Rejects (with the peer's output) if the process ends before `promise` settles. */
+  unlessExited<T>(promise: Promise<T>, what: string): Promise<T>;
 }
 
 /** Spawns `command`; the process is SIGKILLed by PID when `t` ends, if still running. */
@@ -83,6 +85,10 @@ export function startPeer(t: Test, command: string, args: string[], env: NodeJS.
         timer = setTimeout(() => reject(new Error(`peer still running after ${timeoutMs} ms: ${describe()}`)), timeoutMs);
       });
       return Promise.race([exitedPromise, timeout]).finally(() => clearTimeout(timer));
+    },
+    unlessExited(promise, what) {
+      const gone = exitedPromise.then((code) => Promise.reject(new Error(`peer exited (${code}) before ${what}: ${describe()}`)));
+      return Promise.race([promise, gone]);
     },
   };
 }

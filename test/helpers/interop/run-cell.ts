@@ -68,12 +68,12 @@ export function serverCell(t: Test, cell: Cell, o: ServerCell): Promise<unknown>
     });
     t.teardown(() => wss.close());
     const peer = await o.startPeer(t, port);
-    const first = await nextConnection();
+    const first = await peer.unlessExited(nextConnection(), 'connecting');
     t.equal(first.transport, o.expect.transport, `the hop to trident is ${o.expect.transport}`);
     t.equal(first.extensions, o.expect.extensions, 'permessage-deflate as agreed');
     o.checkRequest?.(t, requests[0]);
     await checkEcho(t, first);
-    await checkCloseFromTrident(t, await nextConnection(), peer);
+    await checkCloseFromTrident(t, await peer.unlessExited(nextConnection(), 'connecting again'), peer);
     t.equal(await peer.exited(), 0, 'the peer client exits cleanly');
   });
 }
