@@ -14,4 +14,4 @@ export interface ParsedInterop {
 }
 export const DEVIATIONS: Record<string, string>;
 export function parseTap(text: string): ParsedInterop;
-export function renderReport(parsed: ParsedInterop, meta: { date: string; commit: string; node: string; notes?: string[] }): string;
+export function renderReport(parsed: ParsedInterop, meta: { date: string; commit: string; node: string; deviationNotes?: string[]; notes?: string[] }): string;

@@ -77,13 +77,19 @@ export function renderReport({ cells, files }, meta) {
   out.push('');
   out.push('## What peers get wrong (not in the pass count)');
   out.push('');
-  if (deviations.length === 0) out.push('None seen in this run.');
+  if (deviations.length === 0 && !meta.deviationNotes?.length) out.push('None seen in this run.');
   for (const cell of deviations) {
     const text = DEVIATIONS[cell.deviation] ?? '(no description recorded)';
     out.push(`- **${cell.peer} ${cell.version}** (${cell.direction}, ${cell.transport}, ${cell.variant ?? ''}): ${text} Trident's handling: ${mark(cell.result)}.`);
   }
-  for (const note of meta.notes ?? []) out.push(`- ${note}`);
+  for (const note of meta.deviationNotes ?? []) out.push(`- ${note}`);
   out.push('');
+  if (meta.notes?.length) {
+    out.push('## Peer behaviour that breaks no rule');
+    out.push('');
+    for (const note of meta.notes) out.push(`- ${note}`);
+    out.push('');
+  }
   out.push('## Interop test files');
   out.push('');
   out.push('| file | result |');
