@@ -1,7 +1,7 @@
 /**
  * What every interop cell checks, from trident's side of a connection to an
  * echo agent (test/interop/peers/python/agent_protocol.md): echo of text and
- * binary at the frame-length boundaries, a fragmented message from the peer,
+ * binary at the frame-length boundaries, fragmented messages both ways,
  * ping/pong both ways, and the close handshake started by either side.
  */
 import { once } from 'node:events';
@@ -62,6 +62,12 @@ export async function checkEcho(t: Test, ws: WebSocket): Promise<void> {
       t.ok(data.equals(Buffer.from(sent)), `${binary ? 'binary' : 'text'} ${size} B: bytes kept (got ${data.length} B)`);
     }
   }
+  // RFC 6455 §5.4: our fragments (text first frame, continuations) must come back as one message.
+  ws.send('frag', { fin: false });
+  ws.send('men', { fin: false });
+  ws.send('ted', { fin: true });
+  const [ours, oursIsBinary] = await next();
+  t.same([ours.toString(), oursIsBinary], ['fragmented', false], 'our fragmented message reassembled by the peer');
   ws.send('cmd:fragment');
   const [fragmented, fragmentedIsBinary] = await next();
   t.equal(fragmentedIsBinary, false, 'fragmented message from the peer: text');

@@ -8,6 +8,7 @@ import argparse
 import asyncio
 import json
 import ssl
+import sys
 from urllib.parse import urlparse
 
 import txaio
@@ -39,7 +40,7 @@ class Agent(WebSocketClientProtocol):
 
     def onClose(self, wasClean, code, reason):
         print(f'CLOSED {code} {reason or ""}', flush=True)
-        self.factory.closed.set_result(None)
+        self.factory.closed.set_result(wasClean)
 
 
 async def main():
@@ -64,7 +65,8 @@ async def main():
         factory.setProtocolOptions(**options)
         await loop.create_connection(factory, url.hostname, url.port, ssl=context,
                                      server_hostname=url.hostname if context else None)
-        await asyncio.wait_for(factory.closed, 30)
+        if not await asyncio.wait_for(factory.closed, 30):
+            sys.exit(1)  # the handshake failed or the connection broke
 
 
 if __name__ == '__main__':
