@@ -48,7 +48,8 @@ export function validateExtendedConnect(request: HandshakeRequest): void {
     throw new HandshakeRejection(400, 'the only TE value allowed is "trailers"');
   }
   // RFC 8441 §5 / RFC 9220 §3: the key/accept processing of RFC 6455 §4 is
-  // not done, but the fields are not forbidden either. A Sec-WebSocket-Key is
-  // ignored (never answered with an accept): haproxy forwards the HTTP/1.1
-  // client's key when it turns an Upgrade into an extended CONNECT.
+  // not done, but the fields are not forbidden either, so Sec-WebSocket-Key
+  // (and a stray Sec-WebSocket-Accept) are ignored, never answered with an
+  // accept: haproxy forwards the HTTP/1.1 client's key when it turns an
+  // Upgrade into an extended CONNECT.
 }

@@ -46,7 +46,7 @@ for (const { compress, tls } of [
 }
 
 for (const compress of [false, true]) {
-  void clientCell(t, { ...peer, direction: 'trident->server', deflate: compress ? 'on' : 'off' }, {
+  void clientCell(t, { ...peer, direction: 'trident->server', deflate: compress ? 'on' : 'off', variant: 'ws' }, {
     startPeer: (t) => gorillaServer(t, compress),
     client: { transport: 'h1', perMessageDeflate: compress },
     expect: { transport: 'http/1.1', extensions: compress ? GORILLA_DEFLATE : '' },

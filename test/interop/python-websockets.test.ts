@@ -36,23 +36,25 @@ for (const { cell, tls, offer, extensions } of asClient) {
   });
 }
 
-const asServer: Array<{ cell: Pick<Cell, 'deflate' | 'variant'>; serverDeflate: string; client: boolean | object; extensions: string }> = [
-  { cell: { deflate: 'off' }, serverDeflate: 'off', client: false, extensions: '' },
+const DEFAULT_SERVER_DEFLATE = 'permessage-deflate; server_max_window_bits=12; client_max_window_bits=12';
+const asServer: Array<{ cell: Pick<Cell, 'deflate' | 'variant'>; tls?: boolean; serverDeflate: string; client: boolean | object; extensions: string }> = [
+  { cell: { deflate: 'off', variant: 'ws' }, serverDeflate: 'off', client: false, extensions: '' },
   // websockets' default server limits both windows to 12 bits (RFC 7692 §7.1.2: it may, unasked).
-  { cell: { deflate: 'on' }, serverDeflate: 'on', client: true, extensions: 'permessage-deflate; server_max_window_bits=12; client_max_window_bits=12' },
+  { cell: { deflate: 'on', variant: 'ws' }, serverDeflate: 'on', client: true, extensions: DEFAULT_SERVER_DEFLATE },
+  { cell: { deflate: 'on', variant: 'wss' }, tls: true, serverDeflate: 'on', client: true, extensions: DEFAULT_SERVER_DEFLATE },
   {
-    cell: { deflate: 'params', variant: 'server_max_window_bits=12,client_no_context_takeover' },
+    cell: { deflate: 'params', variant: 'ws,server_max_window_bits=12,client_no_context_takeover' },
     serverDeflate: JSON.stringify({ client_max_window_bits: 11, server_no_context_takeover: true }),
     client: { serverMaxWindowBits: 12, clientNoContextTakeover: true },
     extensions: 'permessage-deflate; server_no_context_takeover; client_no_context_takeover; server_max_window_bits=12; client_max_window_bits=11',
   },
 ];
 
-for (const { cell, serverDeflate, client, extensions } of asServer) {
+for (const { cell, tls = false, serverDeflate, client, extensions } of asServer) {
   void clientCell(t, { ...peer, ...cell, direction: 'trident->server' }, {
     startPeer: async (t) => {
-      const { port, agent } = await pythonServer(t, serverDeflate);
-      return { url: `ws://127.0.0.1:${port}/echo`, agent };
+      const { port, agent } = await pythonServer(t, serverDeflate, tls);
+      return { url: `${tls ? 'wss' : 'ws'}://localhost:${port}/echo`, agent };
     },
     client: { transport: 'h1', perMessageDeflate: client },
     expect: { transport: 'http/1.1', extensions },
