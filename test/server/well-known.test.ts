@@ -30,7 +30,9 @@ t.test('ws(s)://host/.well-known/... routes like any other path, on h1, h2 and h
   }
   t.same(seen, ['http/1.1', 'h2', 'h3'].map((name) => `${name} ${WELL_KNOWN}?q=1`), 'the server saw the well-known path on each transport');
   // A sibling well-known name is not this endpoint: 404 like any other path.
-  const other = new WebSocket(`wss://localhost:${port}/.well-known/other`, { ca, transport: 'h2', http2IdleTimeout: 50 });
+  // (Over HTTP/1.1: on Node 24 a refused HTTP/2 client stream whose body is
+  // never read stays open and holds the server's shutdown, a client bug reported apart.)
+  const other = new WebSocket(`wss://localhost:${port}/.well-known/other`, { ca, transport: 'h1' });
   const [error] = (await once(other, 'error')) as [Error];
   t.equal(error.message, 'unexpected server response: 404', 'another well-known path is refused with 404');
   t.equal(seen.length, 3, 'and never reached the connection handler');
