@@ -5,6 +5,15 @@ import type { HandshakeRequest } from './request.js';
 const CONNECTION_SPECIFIC = ['connection', 'upgrade', 'keep-alive', 'proxy-connection', 'transfer-encoding'];
 
 /**
+ * Whether an extended CONNECT's `:protocol` names WebSocket. RFC 9110 §7.8:
+ * upgrade protocol names compare case-insensitively, and intermediaries such
+ * as haproxy copy the client's `Upgrade: WebSocket` token into `:protocol` as written.
+ */
+export function isWebSocketProtocol(protocol: string | undefined): boolean {
+  return protocol !== undefined && protocol.toLowerCase() === 'websocket';
+}
+
+/**
  * The rules of an extended CONNECT that opens a WebSocket, shared by the
  * HTTP/2 (RFC 8441 §4, §5) and HTTP/3 (RFC 9220 §3) front-ends. What follows
  * (version, subprotocols, extensions, origin, authentication) is the same
@@ -21,7 +30,7 @@ export function validateExtendedConnect(request: HandshakeRequest): void {
       allow: 'GET',
     });
   }
-  if (protocol !== 'websocket') {
+  if (!isWebSocketProtocol(protocol)) {
     // RFC 8441 §4 / RFC 9220 §3: a protocol we do not speak.
     throw new HandshakeRejection(501, `unsupported :protocol "${protocol}"; this server speaks websocket`);
   }
@@ -38,8 +47,9 @@ export function validateExtendedConnect(request: HandshakeRequest): void {
   if (te !== undefined && te.trim().toLowerCase() !== 'trailers') {
     throw new HandshakeRejection(400, 'the only TE value allowed is "trailers"');
   }
-  // RFC 8441 §5: the key/accept exchange of RFC 6455 §4 is not used; the stream itself is the proof.
-  if (request.headerValues('sec-websocket-key').length > 0 || request.headerValues('sec-websocket-accept').length > 0) {
-    throw new HandshakeRejection(400, 'Sec-WebSocket-Key and Sec-WebSocket-Accept are not used over HTTP/2 and HTTP/3');
-  }
+  // RFC 8441 §5 / RFC 9220 §3: the key/accept processing of RFC 6455 §4 is
+  // not done, but the fields are not forbidden either, so Sec-WebSocket-Key
+  // (and a stray Sec-WebSocket-Accept) are ignored, never answered with an
+  // accept: haproxy forwards the HTTP/1.1 client's key when it turns an
+  // Upgrade into an extended CONNECT.
 }

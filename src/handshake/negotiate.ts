@@ -49,8 +49,10 @@ export const SUPPORTED_VERSION = '13';
  * answer when the WebSocket is refused.
  */
 export async function negotiate(request: HandshakeRequest, options: NegotiationOptions): Promise<Negotiated> {
+  // RFC 6455 §11.3.5: one Sec-WebSocket-Version field line; it may list
+  // several versions ("13, 8", §4.4), and a list with 13 in it gets 13.
   const versions = request.headerValues('sec-websocket-version');
-  if (versions.length !== 1 || versions[0].trim() !== SUPPORTED_VERSION) {
+  if (versions.length !== 1 || !splitList(versions).includes(SUPPORTED_VERSION)) {
     // RFC 6455 §4.2.2 item 4: 426 with the version(s) we understand.
     throw new HandshakeRejection(426, `unsupported WebSocket version; this server speaks ${SUPPORTED_VERSION}`, {
       'sec-websocket-version': SUPPORTED_VERSION,

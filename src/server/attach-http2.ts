@@ -1,6 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Http2ServerRequest, IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2';
 import type { Socket } from 'node:net';
+import { isWebSocketProtocol } from '../handshake/extended-connect.js';
 import { HandshakeRejection } from '../handshake/rejection.js';
 import { handleHttp2Stream, requestFromHttp2, respondRejection } from '../transports/http2/server-stream.js';
 import type { ServerContext } from './context.js';
@@ -27,7 +28,7 @@ export function attachHttp2(server: Http2AnyServer, context: ServerContext, auth
     const method = headers[':method'];
     if (method !== 'CONNECT' && headers[':protocol'] === undefined) return; // an ordinary request
     const request = requestFromHttp2(stream, headers, rawHeaders);
-    const websocket = method === 'CONNECT' && headers[':protocol'] === 'websocket';
+    const websocket = method === 'CONNECT' && isWebSocketProtocol(headers[':protocol'] as string | undefined);
     if (websocket && context.shouldHandle(request)) {
       void handleHttp2Stream(context, request, stream);
       return;

@@ -1,3 +1,4 @@
+import { isWebSocketProtocol } from '../handshake/extended-connect.js';
 import { HandshakeRejection } from '../handshake/rejection.js';
 import { H3_NO_ERROR } from '../transports/http3/errors.js';
 import type { HeaderList } from '../transports/http3/fields.js';
@@ -42,7 +43,7 @@ export function attachHttp3(quic: QuicServer, context: ServerContext, limits: Re
         respondRejection(stream, new HandshakeRejection(404, 'this HTTP/3 endpoint serves WebSockets (RFC 9220 extended CONNECT) only'));
         return;
       }
-      if (request.connectProtocol === 'websocket' && !context.shouldHandle(request)) {
+      if (isWebSocketProtocol(request.connectProtocol) && !context.shouldHandle(request)) {
         const rejection = new HandshakeRejection(404, 'no WebSocket endpoint at this path');
         context.logger.info({ transport: 'h3', peer: peer.address, url: request.url, status: 404 }, 'handshake refused');
         respondRejection(stream, rejection);

@@ -94,7 +94,11 @@ export function logRejection(logger: Logger, request: HandshakeRequest, rejectio
     status: rejection.status,
     reason: rejection.body,
   };
-  if (rejection.status >= 500) logger.error({ ...details, err: rejection.cause }, 'handshake failed');
+  // Refusing what the peer asked (4xx, 501 for an unknown :protocol, 503 while
+  // shutting down) is not a server error; only a failure on our side is: a
+  // 500, or an application hook that threw (it carries the cause).
+  const serverFault = rejection.status === 500 || rejection.cause !== undefined;
+  if (serverFault) logger.error({ ...details, err: rejection.cause }, 'handshake failed');
   else logger.info(details, 'handshake refused');
 }
 

@@ -26,9 +26,12 @@ async function rejection(promise: Promise<unknown>): Promise<HandshakeRejection>
   throw new Error('expected a rejection');
 }
 
-t.test('version: 13 only, else 426 naming 13 (RFC 6455 §4.2.2)', async (t) => {
+t.test('version: 13, or a list with 13 in it; else 426 naming 13 (RFC 6455 §4.2.2, §4.4)', async (t) => {
   t.equal((await negotiate(request(), {})).protocol, '');
-  for (const version of [['8'], ['12'], ['13', '13'], undefined, ['13, 8']]) {
+  for (const version of [['13, 8'], ['8, 13'], ['8,13, 7']]) {
+    await t.resolves(negotiate(request({ 'sec-websocket-version': version }), {}), `version ${JSON.stringify(version)} accepted with 13`);
+  }
+  for (const version of [['8'], ['12'], ['8, 7'], ['13', '13'], ['', ''], undefined, ['130, 1 3']]) {
     const r = await rejection(negotiate(request({ 'sec-websocket-version': version }), {}));
     t.equal(r.status, 426, `version ${JSON.stringify(version)}`);
     t.same(r.headers, { 'sec-websocket-version': '13' });

@@ -2,6 +2,7 @@
 // speaking extended CONNECT by hand as the independent peer.
 import { once } from 'node:events';
 import http2 from 'node:http2';
+import pino from 'pino';
 import t from 'tap';
 import { WebSocketServer, type WebSocket } from '../../../src/index.js';
 import { buildFrame, closeFrame, OP, parseClosePayload } from '../../helpers/frames.js';
@@ -60,7 +61,7 @@ t.test('refusals: 501, 405, 400, 426, 404 with reasons', async (t) => {
     ['unknown :protocol', { ':protocol': 'webtransport' }, 501],
     ['version 8', { 'sec-websocket-version': '8' }, 426],
     ['missing version', { 'sec-websocket-version': undefined }, 426],
-    ['Sec-WebSocket-Key sent', { 'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==' }, 400],
+    ['version list without 13', { 'sec-websocket-version': '8, 7' }, 426],
     ['unknown path', { ':path': '/nope' }, 404],
     ['bad subprotocol token', { 'sec-websocket-protocol': 'a b' }, 400],
   ];
@@ -84,6 +85,50 @@ t.test('refusals: 501, 405, 400, 426, 404 with reasons', async (t) => {
   await new Promise((resolve) => malformed.once('close', resolve));
   t.equal(malformed.rstCode, http2.constants.NGHTTP2_PROTOCOL_ERROR, ':protocol on GET → RST_STREAM(PROTOCOL_ERROR)');
   t.notOk(session.destroyed, 'the connection stays usable');
+});
+
+t.test('accepted as sent by proxies and old clients: a Sec-WebSocket-Key, :protocol WebSocket, version "13, 8"', async (t) => {
+  const { wss, origin } = await echoServer();
+  t.teardown(() => wss.close());
+  const session = await connectH2(origin, ca);
+  t.teardown(() => session.destroy());
+  const cases: Array<[string, Record<string, string>]> = [
+    // RFC 8441 §5: the key is not processed, but not forbidden (haproxy forwards the client's).
+    ['Sec-WebSocket-Key sent', { 'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==' }],
+    // RFC 9110 §7.8: protocol names compare case-insensitively (haproxy copies "Upgrade: WebSocket").
+    [':protocol WebSocket', { ':protocol': 'WebSocket' }],
+    [':protocol WEBSOCKET', { ':protocol': 'WEBSOCKET' }],
+    // RFC 6455 §4.4: a client may offer versions; 13 among them is enough.
+    ['version "13, 8"', { 'sec-websocket-version': '13, 8' }],
+  ];
+  for (const [name, overrides] of cases) {
+    const { stream, headers } = await extendedConnect(session, origin, {}, overrides);
+    t.equal(headers[':status'], 200, `${name}: 200`);
+    t.equal(headers['sec-websocket-accept'], undefined, `${name}: no Sec-WebSocket-Accept`);
+    const peer = peerOf(stream, headers);
+    t.equal(await echoOnce(peer, name), name, `${name}: echo`);
+    await peer.write(closeFrame(1000));
+    t.equal(parseClosePayload((await peer.nextFrame(3000)).payload).code, 1000, `${name}: closed`);
+  }
+});
+
+t.test('an unknown :protocol is a refusal logged at info, not a server error', async (t) => {
+  const lines: Array<{ level: number; msg: string; status?: number }> = [];
+  const logger = pino({ level: 'debug' }, { write: (line: string) => void lines.push(JSON.parse(line)) });
+  const { wss, origin } = await echoServer({ logger });
+  t.teardown(() => wss.close());
+  const session = await connectH2(origin, ca);
+  t.teardown(() => session.destroy());
+  const { stream, headers } = await extendedConnect(session, origin, {}, { ':protocol': 'webtransport' });
+  t.equal(headers[':status'], 501);
+  stream.resume();
+  await once(stream, 'end');
+  const refusals = lines.filter((line) => line.status === 501);
+  t.same(
+    refusals.map((line) => [line.level, line.msg]),
+    [[pino.levels.values.info, 'handshake refused']],
+    'logged once, at info',
+  );
 });
 
 t.test('two WebSockets and an ordinary GET share one connection', async (t) => {

@@ -62,7 +62,7 @@ t.test('refusals: 501, 426, 400, 404, and plain requests', async (t) => {
     ['unknown :protocol', [[':protocol', 'webtransport']], '501'],
     ['version 8', [['sec-websocket-version', '8']], '426'],
     ['unknown path', [[':path', '/nope']], '404'],
-    ['Sec-WebSocket-Key sent', [['sec-websocket-key', 'dGhlIHNhbXBsZSBub25jZQ==']], '400'],
+    ['version list without 13', [['sec-websocket-version', '8, 7']], '426'],
   ];
   for (const [name, overrides, status] of cases) {
     const { stream, headers } = await extendedConnectH3(session, `localhost:${port}`, {}, overrides);
@@ -78,6 +78,30 @@ t.test('refusals: 501, 426, 400, 404, and plain requests', async (t) => {
   const get = session.request([[':method', 'GET'], [':scheme', 'https'], [':authority', `localhost:${port}`], [':path', '/']], { endStream: true });
   const response = await new Promise<HeaderList>((resolve) => get.once('response', resolve));
   t.equal(field(response, ':status'), '404', 'an ordinary GET is refused: this endpoint serves WebSockets only');
+});
+
+t.test('accepted as sent by proxies and old clients: a Sec-WebSocket-Key, :protocol WebSocket, version "13, 8"', async (t) => {
+  const { wss, port } = await echoServer();
+  t.teardown(() => wss.close());
+  const session = await connectH3('127.0.0.1', port, ca);
+  t.teardown(() => session.close());
+  const cases: Array<[string, Array<[string, string]>]> = [
+    // RFC 9220 §3 (by way of RFC 8441 §5): the key is not processed, but not forbidden.
+    ['Sec-WebSocket-Key sent', [['sec-websocket-key', 'dGhlIHNhbXBsZSBub25jZQ==']]],
+    // RFC 9110 §7.8: protocol names compare case-insensitively.
+    [':protocol WebSocket', [[':protocol', 'WebSocket']]],
+    // RFC 6455 §4.4: a client may offer versions; 13 among them is enough.
+    ['version "13, 8"', [['sec-websocket-version', '13, 8']]],
+  ];
+  for (const [name, overrides] of cases) {
+    const { stream, headers } = await extendedConnectH3(session, `localhost:${port}`, {}, overrides);
+    t.equal(field(headers, ':status'), '200', `${name}: 200`);
+    t.equal(field(headers, 'sec-websocket-accept'), undefined, `${name}: no Sec-WebSocket-Accept`);
+    const peer = peerOf(stream, headers);
+    t.equal(await echoOnce(peer, name), name, `${name}: echo`);
+    await peer.write(closeFrame(1000));
+    t.equal(parseClosePayload((await peer.nextFrame(3000)).payload).code, 1000, `${name}: closed`);
+  }
 });
 
 t.test('resets both ways carry H3_REQUEST_CANCELLED', async (t) => {
