@@ -55,3 +55,13 @@ t.test('a listen() whose HTTP/3 twin cannot start rolls back its TCP listener', 
   t.ok(next > 0);
   await wss.close();
 });
+
+t.test('h2: a refused client handshake (404) does not keep the connections open; close() resolves', async (t) => {
+  const wss = new WebSocketServer({ noServer: true, path: '/only-here' });
+  const { port } = await wss.listen({ host: '127.0.0.1', port: 0, tls });
+  const client = new WebSocket(`wss://localhost:${port}/elsewhere`, { transport: 'h2', ca, http2IdleTimeout: 50 });
+  const error = await new Promise<Error>((resolve) => client.once('error', resolve));
+  t.match(error.message, /404/);
+  await wss.close(); // hung on Node 24: the refusal's unread body kept the stream open
+  t.pass('close() resolved');
+});

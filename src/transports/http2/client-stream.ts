@@ -60,6 +60,9 @@ export function openHttp2Client(ws: WebSocket, plan: ClientConnectPlan, pool: Ht
         { endStream: false },
       );
       attempt.onFailure(() => {
+        // Drain a refusal's body first: on Node 24 a stream whose body nobody
+        // reads never closes, holding the pooled connection (and the server's) open.
+        stream.resume();
         if (!stream.destroyed) stream.close();
       });
       const onError = (error: Error): void => attempt.fail(error);
