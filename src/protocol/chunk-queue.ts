@@ -8,7 +8,7 @@
  * what remains, so compaction costs O(1) per chunk on average.
  *
  * Small chunks that arrive while bytes are pending (one-byte DATA frames, a
- * header split over several reads) are copied into a shared tail buffer
+ * header split over several reads) are copied into a tail buffer
  * instead of being queued one by one: a queued chunk costs ~100 bytes of
  * objects, so 1 MiB in one-byte chunks would otherwise hold ~100 MiB.
  */

@@ -98,8 +98,21 @@ export function createOwnedServer(options: OwnedServerOptions, onRequest: Reques
   return server;
 }
 
-/** Malformed, oversized or too slow request heads: answer precisely, log once, close. */
+/**
+ * Sockets whose bad request has been answered. Node's HTTP parser stays in its
+ * error state and reports the same error again for every chunk read after it,
+ * each time as a new 'clientError'; without this a client sending on after a
+ * bad request got one log line, one timer and one listener per chunk.
+ */
+const answered = new WeakSet<Duplex>();
+
+/** How long an answered socket may take to receive the answer before it is destroyed. */
+const ANSWER_LINGER_MS = 1000;
+
+/** Malformed, oversized or too slow request heads: answer precisely, once, log once, close. */
 function answerClientError(error: NodeJS.ErrnoException, socket: Duplex, logger: Logger): void {
+  if (answered.has(socket)) return;
+  answered.add(socket);
   const status =
     error.code === 'HPE_HEADER_OVERFLOW' ? 431 : error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
   const peer = (socket as Duplex & { remoteAddress?: string }).remoteAddress;
@@ -112,6 +125,10 @@ function answerClientError(error: NodeJS.ErrnoException, socket: Duplex, logger:
     return;
   }
   logger.info({ peer, status, code: error.code, reason: error.message }, 'bad HTTP request');
+  // Nothing after a bad request can be parsed (RFC 9112 §2.2: the connection
+  // cannot be resynchronized), so stop reading; what the client sends on stays
+  // in the kernel's bounded receive buffer until the socket goes.
+  socket.pause();
   if (socket.writable && !(socket as Duplex & { _httpMessage?: unknown })._httpMessage) {
     const body = `${http.STATUS_CODES[status]}\n`;
     socket.end(
@@ -120,6 +137,6 @@ function answerClientError(error: NodeJS.ErrnoException, socket: Duplex, logger:
     );
   }
   // Give the answer a moment to leave before the socket goes.
-  const timer = setTimeout(() => socket.destroy(), 1000).unref();
+  const timer = setTimeout(() => socket.destroy(), ANSWER_LINGER_MS).unref();
   socket.once('close', () => clearTimeout(timer));
 }
