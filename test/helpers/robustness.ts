@@ -59,7 +59,7 @@ export async function startBystander(url: string, options: ClientOptions = {}): 
   await once(ws, 'open');
   const result: BystanderResult = { roundTrips: 0, mismatches: 0, closedEarly: false, worstMs: 0 };
   let stopping = false;
-  let onEcho: (() => void) | null = null;
+  const waiter: { onEcho: (() => void) | null } = { onEcho: null };
   const closed = once(ws, 'close');
   void closed.then(() => {
     if (!stopping) result.closedEarly = true;
@@ -75,7 +75,7 @@ export async function startBystander(url: string, options: ClientOptions = {}): 
       result.worstMs = Math.max(result.worstMs, performance.now() - started);
       if (data.toString() === text) result.roundTrips++;
       else result.mismatches++;
-      onEcho?.();
+      waiter.onEcho?.();
     }
   })();
   return {
@@ -83,7 +83,7 @@ export async function startBystander(url: string, options: ClientOptions = {}): 
       // One more echo after the attack proves the session still works.
       if (!result.closedEarly) {
         await new Promise<void>((resolve) => {
-          onEcho = resolve;
+          waiter.onEcho = resolve;
           void closed.then(() => resolve());
         });
       }
