@@ -282,12 +282,10 @@ export class Receiver {
       return view;
     }
     const out = Buffer.allocUnsafe(length);
-    const key = this.maskKey;
-    queue.forEachPiece(length, (piece, copied) => {
-      // Each piece starts at key byte (copied mod 4).
-      writeMaskKey(key, copied);
-      copyMasked(piece, maskScratch, out, copied);
-    });
+    unmaskTarget.out = out;
+    unmaskTarget.key = this.maskKey;
+    queue.forEachPiece(length, unmaskPiece, unmaskTarget);
+    unmaskTarget.out = EMPTY;
     queue.skip(length);
     return out;
   }
@@ -307,6 +305,15 @@ export class Receiver {
     queue.skip(length);
     return out;
   }
+}
+
+// Where unmaskPiece writes; shared like the scratch buffers (used synchronously only).
+const unmaskTarget = { out: EMPTY, key: 0 };
+
+function unmaskPiece(chunk: Buffer, start: number, end: number, copied: number, target: typeof unmaskTarget): void {
+  // Each piece starts at key byte (copied mod 4).
+  writeMaskKey(target.key, copied);
+  copyMasked(chunk.subarray(start, end), maskScratch, target.out, copied);
 }
 
 /** Puts the big-endian masking key into maskScratch, rotated to start at key byte `position` mod 4. */
