@@ -51,6 +51,7 @@ export function guardHttp2Session(session: Http2Session, policy: Http2SessionPol
   let timer: NodeJS.Timeout | null = null;
   let resetTokens = RESET_BURST;
   let lastRefill = performance.now();
+  let condemned = false;
   const peer = session.socket?.remoteAddress;
 
   const closeIdle = (reason: string): void => {
@@ -75,9 +76,15 @@ export function guardHttp2Session(session: Http2Session, policy: Http2SessionPol
     const now = performance.now();
     resetTokens = Math.min(RESET_BURST, resetTokens + ((now - lastRefill) / 1000) * RESETS_PER_SECOND);
     lastRefill = now;
-    if (--resetTokens >= 0 || session.destroyed) return;
+    if (--resetTokens >= 0 || condemned) return;
+    condemned = true;
     policy.logger.info({ transport: 'h2', peer }, 'HTTP/2 peer resets requests faster than allowed: connection closed');
-    session.destroy(new Error('HTTP/2 streams reset faster than allowed'), NGHTTP2_ENHANCE_YOUR_CALM);
+    // Not from here: a stream's 'close' can run inside nghttp2's input
+    // processing, and destroying the session there fails a native assertion
+    // in Node (node_http2.cc CheckAllocatedSize) and kills the process.
+    setImmediate(() => {
+      if (!session.destroyed) session.destroy(new Error('HTTP/2 streams reset faster than allowed'), NGHTTP2_ENHANCE_YOUR_CALM);
+    });
   };
 
   // The first request must come within the handshake timeout (a preface-only
