@@ -137,8 +137,8 @@ function answerClientError(error: NodeJS.ErrnoException, socket: Duplex, logger:
     return;
   }
   logger.info({ peer, status, code: error.code, reason: error.message }, 'bad HTTP request');
-  // Nothing after a bad request can be parsed (RFC 9112 §2.2: the connection
-  // cannot be resynchronized), so stop reading; what the client sends on stays
+  // RFC 9112 §2.2: answer 400 and close the connection; nothing after a bad
+  // request can be parsed, so stop reading too. What the client sends on stays
   // in the kernel's bounded receive buffer until the socket goes.
   socket.pause();
   if (socket.writable && !(socket as Duplex & { _httpMessage?: unknown })._httpMessage) {

@@ -78,7 +78,7 @@ export function guardHttp2Session(session: Http2Session, policy: Http2SessionPol
     lastRefill = now;
     if (--resetTokens >= 0 || condemned) return;
     condemned = true;
-    policy.logger.info({ transport: 'h2', peer }, 'HTTP/2 peer resets requests faster than allowed: connection closed');
+    policy.logger.info({ transport: 'h2', peer }, 'HTTP/2 streams reset faster than allowed: connection closed');
     // Not from here: a stream's 'close' can run inside nghttp2's input
     // processing, and destroying the session there fails a native assertion
     // in Node (node_http2.cc CheckAllocatedSize) and kills the process.

@@ -57,3 +57,41 @@ t.test('an Upgrade request with content gets 400; its content is never read as f
   t.equal(echoes.closedEarly, false, `bystander: never disconnected (${echoes.roundTrips} echoes)`);
   t.ok(heapGrowth < 8 * 1024 * 1024, `server heap grew ${(heapGrowth / 1024).toFixed(0)} KiB (bound 8 MiB)`);
 });
+
+t.test('item 1: a 128 KiB message written one byte per TCP segment is echoed intact', async (t) => {
+  // The kernel may merge segments into larger reads, so this checks survival
+  // over HTTP/1.1 end to end; the exact 1-byte chunking is proven in
+  // test/protocol/receiver-reassembly.test.ts and over HTTP/2 DATA frames.
+  const { wss, port } = await echoServer({});
+  t.teardown(() => wss.close());
+  const bystander = await startBystander(`ws://127.0.0.1:${port}/echo`, { transport: 'h1' });
+  const heapBefore = heapAfterGc();
+  const socket = net.connect(port, '127.0.0.1');
+  socket.setNoDelay(true);
+  socket.on('error', () => {});
+  let received = Buffer.alloc(0);
+  const payload = Buffer.alloc(128 * 1024, 0x62);
+  const echoed = new Promise<void>((resolve) => {
+    socket.on('data', (chunk: Buffer) => {
+      received = Buffer.concat([received, chunk]);
+      const head = received.indexOf('\r\n\r\n');
+      if (head !== -1 && received.length >= head + 4 + 10 + payload.length) resolve();
+    });
+  });
+  await new Promise((resolve) => socket.once('connect', resolve));
+  socket.write(upgradeHead(port, ''));
+  const frame = Buffer.from(buildFrame({ opcode: OP.BINARY, payload, mask: true }));
+  for (let i = 0; i < frame.length; i++) {
+    if (!socket.write(frame.subarray(i, i + 1))) await new Promise((resolve) => socket.once('drain', resolve));
+  }
+  await echoed;
+  const body = received.subarray(received.indexOf('\r\n\r\n') + 4);
+  t.match(received.toString('latin1', 0, 12), /^HTTP\/1\.1 101/, '101');
+  t.ok(body.subarray(10, 10 + payload.length).equals(payload), 'the echo is intact');
+  socket.destroy();
+  const heapGrowth = heapAfterGc() - heapBefore;
+  const echoes = await bystander.stop();
+  t.equal(echoes.mismatches, 0, 'bystander: every echo intact');
+  t.equal(echoes.closedEarly, false, `bystander: never disconnected (${echoes.roundTrips} echoes)`);
+  t.ok(heapGrowth < 16 * 1024 * 1024, `server heap grew ${(heapGrowth / 1024).toFixed(0)} KiB (bound 16 MiB)`);
+});

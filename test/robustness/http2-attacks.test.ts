@@ -128,7 +128,7 @@ for (const overTls of [false, true]) {
         const goaway = peer.goaway();
         t.ok(goaway !== undefined && goaway.code !== ErrorCode.NO_ERROR, `GOAWAY with an error code (${goaway?.code}), then closed (RFC 9113 §5.4.1)`);
       }
-      const logged = lines.filter((line) => line.msg === 'HTTP/2 peer resets requests faster than allowed: connection closed');
+      const logged = lines.filter((line) => line.msg === 'HTTP/2 streams reset faster than allowed: connection closed');
       t.equal(logged.length, peers.length, 'logged once per connection');
       t.ok(logged.every((line) => line.level === 30), 'at info level');
     });
