@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { ROWS, GROUPS, buildCases, filterCases, targetDefinitions, timingFor } from './lib/cases.mjs';
 import { messagePlan } from './lib/frames.mjs';
 import { h3Status } from './lib/h3.mjs';
+import { runReceiver } from './lib/receiver.mjs';
 import { runEcho, runHandshakes, runMemory } from './lib/load.mjs';
 import { formatProfile, summarizeProfile } from './lib/profile.mjs';
 import { renderMarkdown, renderSvg, shortNumber } from './lib/report.mjs';
@@ -211,6 +212,7 @@ async function main() {
   };
   const rowUsable = (rowId) => {
     const row = ROWS[rowId];
+    if (row.micro) return true;
     if (row.transport === 'h3' && !h3.available) return false;
     if ((row.transport !== 'h1' || row.server.endsWith('tls')) && certs === null) return false;
     return true;
@@ -222,7 +224,7 @@ async function main() {
     ((results[c.id] ??= {})[rowId] ??= [])[run] = value;
   };
 
-  const measureCases = cases.filter((c) => c.kind === 'echo' || c.kind === 'handshake');
+  const measureCases = cases.filter((c) => c.kind === 'echo' || c.kind === 'handshake' || c.kind === 'receiver');
   const memoryCases = cases.filter((c) => c.kind === 'memory');
   const total =
     options.runs * measureCases.reduce((n, c) => n + c.rows.filter(rowUsable).length, 0) +
@@ -252,6 +254,9 @@ async function main() {
   // Retries of noisy windows share one time budget: on a machine that stays busy they stop.
   let retrySpentMs = 0;
   const measure = async (c, row) => {
+    if (c.kind === 'receiver') {
+      return runReceiver({ root, size: c.size, chunkSize: Math.min(row.chunkSize, c.size + 14), warmupMs: options.warmup, durationMs: options.duration });
+    }
     const server = await getServer(row.server);
     const target = { port: server.port, tls: row.transport !== 'h1', raw: Boolean(row.raw) };
     if (c.kind === 'echo') {
@@ -280,7 +285,7 @@ async function main() {
 
   // Echo first (every run), then memory, then handshakes: the handshake cases leave tens of
   // thousands of TIME_WAIT sockets for a minute, which measurably slows loopback TCP.
-  const echoCases = measureCases.filter((c) => c.kind === 'echo');
+  const echoCases = measureCases.filter((c) => c.kind === 'echo' || c.kind === 'receiver');
   const handshakeCases = measureCases.filter((c) => c.kind === 'handshake');
   const measureRun = async (run, c) => {
     const rows = c.rows.filter(rowUsable);
@@ -307,7 +312,9 @@ async function main() {
         }
         const bg = result.backgroundCores === null || result.backgroundCores === undefined ? '' : `  bg ${result.backgroundCores.toFixed(2)}`;
         const warn = result.clientCpuPct >= 0.9 ? '  ⚠ load generator saturated its core' : '';
-        if (c.kind === 'echo') {
+        if (c.kind === 'receiver') {
+          progress(run, c, rowId, `${fmt(result.msPerPayload, 3)} ms per payload  ${fmt(result.nsPerByte, 2)} ns/byte  (${result.chunks} chunks)`);
+        } else if (c.kind === 'echo') {
           progress(run, c, rowId, `${fmt(result.msgsPerSec)} msg/s  ${fmt(result.cpuUsPerMsg, 2)} µs/msg  p50 ${fmt(result.p50Ms, 2)} p99 ${fmt(result.p99Ms, 2)} ms  server ${(result.serverCpuPct * 100).toFixed(0)}% client ${(result.clientCpuPct * 100).toFixed(0)}%${bg}${warn}`);
         } else {
           progress(run, c, rowId, `${fmt(result.perSec)} handshakes/s  ${fmt(result.cpuUsPerHandshake, 1)} µs each  server ${(result.serverCpuPct * 100).toFixed(0)}% client ${(result.clientCpuPct * 100).toFixed(0)}%${bg}${warn}`);
@@ -364,7 +371,11 @@ async function main() {
       const runs = results[c.id]?.[rowId] ?? [];
       entry.results[rowId] = { label: ROWS[rowId].label, runs, summary: summarizeRow(c.kind, runs) };
     }
-    const metrics = c.kind === 'echo' ? ['msgsPerSec', 'cpuUsPerMsg', 'msgsPerCpuSec', 'p50Ms', 'p99Ms'] : c.kind === 'handshake' ? ['perSec', 'cpuUsPerHandshake'] : ['bytesPerConn'];
+    const metrics = {
+      echo: ['msgsPerSec', 'cpuUsPerMsg', 'msgsPerCpuSec', 'p50Ms', 'p99Ms'],
+      handshake: ['perSec', 'cpuUsPerHandshake'],
+      receiver: ['msPerPayload', 'nsPerByte'],
+    }[c.kind] ?? ['bytesPerConn'];
     for (const pair of GROUPS[c.group].pairs) {
       if (!c.rows.includes(pair.a) || !c.rows.includes(pair.b)) continue;
       const ratios = {};

@@ -1,3 +1,4 @@
+import { ChunkQueue } from './chunk-queue.js';
 import { CloseCode } from './close-codes.js';
 import { decodeClosePayload } from './close-frame.js';
 import { ProtocolError } from './errors.js';
@@ -47,9 +48,7 @@ function protocolError(code: string, message: string): ProtocolError {
  */
 export class Receiver {
   private readonly options: ReceiverOptions;
-  private readonly chunks: Buffer[] = [];
-  private headOffset = 0;
-  private buffered = 0;
+  private readonly queue: ChunkQueue;
 
   // The frame whose header has been parsed and whose payload is awaited.
   private frameReady = false;
@@ -72,27 +71,28 @@ export class Receiver {
   private readonly utf8 = new Utf8StreamValidator();
   private closeReceived = false;
 
-  constructor(options: ReceiverOptions) {
+  /** `queue` is a seam for tests that count the work reassembly does. */
+  constructor(options: ReceiverOptions, queue: ChunkQueue = new ChunkQueue()) {
     this.options = options;
+    this.queue = queue;
   }
 
   /** Bytes received but not yet consumed as frames. */
   get bufferedBytes(): number {
-    return this.buffered;
+    return this.queue.length;
   }
 
   push(chunk: Buffer): void {
     // RFC 6455 §5.5.1: after a close frame, further data is not processed.
-    if (this.closeReceived || chunk.length === 0) return;
-    this.chunks.push(chunk);
-    this.buffered += chunk.length;
+    if (this.closeReceived) return;
+    this.queue.push(chunk);
   }
 
   /** Returns the next event, or null when more bytes are needed. */
   read(): ReceiverEvent | null {
     while (!this.closeReceived) {
       if (!this.frameReady && !this.parseHeader()) return null;
-      if (this.buffered < this.payloadLength) return null;
+      if (this.queue.length < this.payloadLength) return null;
       this.frameReady = false;
       const payload = this.masked ? this.takeUnmasked(this.payloadLength) : this.take(this.payloadLength);
       const event = isControlOpcode(this.opcode) ? this.controlFrame(payload) : this.dataFrame(payload);
@@ -111,20 +111,22 @@ export class Receiver {
   }
 
   private parseHeader(): boolean {
-    if (this.buffered < 2) return false;
-    let header = this.chunks[0];
-    let at = this.headOffset;
+    const queue = this.queue;
+    const buffered = queue.length;
+    if (buffered < 2) return false;
+    let header = queue.first();
+    let at = queue.firstOffset;
     if (header.length - at < MAX_HEADER_BYTES) {
       header = headerScratch;
       at = 0;
-      this.copyOut(header, Math.min(MAX_HEADER_BYTES, this.buffered));
+      queue.copyOut(header, Math.min(MAX_HEADER_BYTES, buffered));
     }
     const b0 = header[at];
     const b1 = header[at + 1];
     const length7 = b1 & 0x7f;
     const masked = (b1 & 0x80) !== 0;
     const headerLength = 2 + (length7 === 126 ? 2 : length7 === 127 ? 8 : 0) + (masked ? 4 : 0);
-    if (this.buffered < headerLength) {
+    if (buffered < headerLength) {
       // Validate what is already known so a bad frame fails without waiting.
       this.checkFirstBytes(b0, masked, length7);
       return false;
@@ -158,7 +160,7 @@ export class Receiver {
     this.masked = masked;
     this.payloadLength = length;
     this.checkLimits();
-    this.skip(headerLength);
+    queue.skip(headerLength);
     this.frameReady = true;
     return true;
   }
@@ -217,8 +219,7 @@ export class Receiver {
     if (this.opcode === Opcode.Pong) return { type: 'pong', data: payload };
     const { code, reason } = decodeClosePayload(payload);
     this.closeReceived = true;
-    this.chunks.length = 0;
-    this.buffered = 0;
+    this.queue.clear();
     return { type: 'close', code, reason };
   }
 
@@ -268,75 +269,51 @@ export class Receiver {
     return { type: 'message', binary, data };
   }
 
-  /** Copies the first `length` buffered bytes into `target` without consuming them. */
-  private copyOut(target: Buffer, length: number): void {
-    let copied = 0;
-    let offset = this.headOffset;
-    for (let i = 0; copied < length; i++) {
-      const chunk = this.chunks[i];
-      const n = Math.min(chunk.length - offset, length - copied);
-      chunk.copy(target, copied, offset, offset + n);
-      copied += n;
-      offset = 0;
-    }
-  }
-
   /**
    * take() for a masked payload (RFC 6455 §5.3): unmasked in place when it lies
    * in one chunk, else unmasked while it is copied out of the chunks.
    */
   private takeUnmasked(length: number): Buffer {
     if (length === 0) return EMPTY;
-    const first = this.chunks[0];
-    if (first.length - this.headOffset >= length) {
+    const queue = this.queue;
+    if (queue.first().length - queue.firstOffset >= length) {
       const view = this.take(length);
       applyMaskKey(view, this.maskKey);
       return view;
     }
     const out = Buffer.allocUnsafe(length);
-    let copied = 0;
-    let offset = this.headOffset;
-    for (let i = 0; copied < length; i++) {
-      const chunk = this.chunks[i];
-      const n = Math.min(chunk.length - offset, length - copied);
-      // Each piece starts at key byte (copied mod 4).
-      writeMaskKey(this.maskKey, copied);
-      copyMasked(chunk.subarray(offset, offset + n), maskScratch, out, copied);
-      copied += n;
-      offset = 0;
-    }
-    this.skip(length);
+    unmaskTarget.out = out;
+    unmaskTarget.key = this.maskKey;
+    queue.forEachPiece(length, unmaskPiece, unmaskTarget);
+    unmaskTarget.out = EMPTY;
+    queue.skip(length);
     return out;
-  }
-
-  private skip(length: number): void {
-    this.buffered -= length;
-    while (length > 0) {
-      const available = this.chunks[0].length - this.headOffset;
-      if (length < available) {
-        this.headOffset += length;
-        return;
-      }
-      length -= available;
-      this.chunks.shift();
-      this.headOffset = 0;
-    }
   }
 
   /** Removes and returns the next `length` bytes: a view when they lie in one chunk, else one copy. */
   private take(length: number): Buffer {
     if (length === 0) return EMPTY;
-    const first = this.chunks[0];
-    if (first.length - this.headOffset >= length) {
-      const view = first.subarray(this.headOffset, this.headOffset + length);
-      this.skip(length);
-      return view;
+    const queue = this.queue;
+    const first = queue.first();
+    const offset = queue.firstOffset;
+    if (first.length - offset >= length) {
+      queue.skip(length);
+      return first.subarray(offset, offset + length);
     }
     const out = Buffer.allocUnsafe(length);
-    this.copyOut(out, length);
-    this.skip(length);
+    queue.copyOut(out, length);
+    queue.skip(length);
     return out;
   }
+}
+
+// Where unmaskPiece writes; shared like the scratch buffers (used synchronously only).
+const unmaskTarget = { out: EMPTY, key: 0 };
+
+function unmaskPiece(chunk: Buffer, start: number, end: number, copied: number, target: typeof unmaskTarget): void {
+  // Each piece starts at key byte (copied mod 4).
+  writeMaskKey(target.key, copied);
+  copyMasked(chunk.subarray(start, end), maskScratch, target.out, copied);
 }
 
 /** Puts the big-endian masking key into maskScratch, rotated to start at key byte `position` mod 4. */

@@ -25,6 +25,8 @@ export function attachHttp2(server: Http2AnyServer, context: ServerContext, auth
   server.updateSettings({ enableConnectProtocol: true });
 
   const onStream = (stream: ServerHttp2Stream, headers: IncomingHttpHeaders, _flags: number, rawHeaders?: string[]): void => {
+    // Refused before it got here (the concurrent-stream limit of servers we own).
+    if (stream.closed) return;
     const method = headers[':method'];
     if (method !== 'CONNECT' && headers[':protocol'] === undefined) return; // an ordinary request
     const request = requestFromHttp2(stream, headers, rawHeaders);

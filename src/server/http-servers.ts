@@ -4,6 +4,7 @@ import type https from 'node:https';
 import type { Duplex } from 'node:stream';
 import type { SecureContextOptions, TlsOptions } from 'node:tls';
 import type { Logger } from 'pino';
+import { advertisedStreamLimit, guardHttp2Session } from './http2-session-guard.js';
 
 export type RequestHandler = (
   req: IncomingMessage | Http2ServerRequest,
@@ -18,8 +19,15 @@ export function isHttp2Server(server: AnyHttpServer): server is Http2AnyServer {
 
 /** HTTP/2 flow control and concurrency of servers created by `listen()`. */
 export interface Http2Limits {
-  /** SETTINGS_MAX_CONCURRENT_STREAMS: WebSockets (and requests) at once on one connection; default 1000. */
+  /**
+   * WebSockets (and requests) at once on one connection; default 1000. A
+   * stream beyond it is refused with RST_STREAM(REFUSED_STREAM) and the
+   * others go on. SETTINGS_MAX_CONCURRENT_STREAMS advertises more than this
+   * (see advertisedStreamLimit: nghttp2 would drop the whole connection at it).
+   */
   maxConcurrentStreams?: number;
+  /** A connection with no open stream is closed (GOAWAY) after this many ms; default 30 s, 0 never. */
+  idleTimeout?: number;
   /**
    * SETTINGS_INITIAL_WINDOW_SIZE, the per-stream receive window; default 1 MiB.
    * The 64 KiB default of HTTP/2 would cap each WebSocket at one window per round trip.
@@ -70,24 +78,28 @@ export function createOwnedServer(options: OwnedServerOptions, onRequest: Reques
   };
   let server: AnyHttpServer;
   if (options.tls || options.h2c) {
+    const maxConcurrentStreams = options.http2.maxConcurrentStreams ?? 1000;
     const settings: http2.Settings = {
       enableConnectProtocol: true,
-      maxConcurrentStreams: options.http2.maxConcurrentStreams ?? 1000,
+      maxConcurrentStreams: advertisedStreamLimit(maxConcurrentStreams),
       initialWindowSize: options.http2.streamWindowSize ?? 1024 * 1024,
       maxHeaderListSize: maxHeaderSize,
     };
     const handler = onRequest as (req: Http2ServerRequest, res: Http2ServerResponse) => void;
     server = options.tls
-      ? http2.createSecureServer({ ...options.tls, allowHTTP1: true, settings }, handler)
+      ? // Node's TLS handshake timeout is 120 s by default; a handshake is bounded like any other.
+        http2.createSecureServer({ handshakeTimeout, ...options.tls, allowHTTP1: true, settings }, handler)
       : http2.createServer({ settings }, handler);
     if (options.tls) {
       // The HTTP/1.1 side of allowHTTP1 reads these from the server object.
       Object.assign(server, { headersTimeout: handshakeTimeout, requestTimeout: handshakeTimeout, connectionsCheckingInterval, maxHeaderSize });
     }
     const connectionWindow = options.http2.connectionWindowSize ?? 16 * 1024 * 1024;
+    const policy = { maxConcurrentStreams, handshakeTimeout, idleTimeout: options.http2.idleTimeout ?? 30_000, logger };
     server.on('session', (session: Http2Session) => {
       session.on('error', (error) => logger.debug({ err: error }, 'HTTP/2 session error'));
       session.setLocalWindowSize(connectionWindow);
+      guardHttp2Session(session, policy);
     });
     server.on('sessionError', (error) => logger.debug({ err: error }, 'HTTP/2 session error'));
   } else {
@@ -98,8 +110,21 @@ export function createOwnedServer(options: OwnedServerOptions, onRequest: Reques
   return server;
 }
 
-/** Malformed, oversized or too slow request heads: answer precisely, log once, close. */
+/**
+ * Sockets whose bad request has been answered. Node's HTTP parser stays in its
+ * error state and reports the same error again for every chunk read after it,
+ * each time as a new 'clientError'; without this a client sending on after a
+ * bad request got one log line, one timer and one listener per chunk.
+ */
+const answered = new WeakSet<Duplex>();
+
+/** How long an answered socket may take to receive the answer before it is destroyed. */
+const ANSWER_LINGER_MS = 1000;
+
+/** Malformed, oversized or too slow request heads: answer precisely, once, log once, close. */
 function answerClientError(error: NodeJS.ErrnoException, socket: Duplex, logger: Logger): void {
+  if (answered.has(socket)) return;
+  answered.add(socket);
   const status =
     error.code === 'HPE_HEADER_OVERFLOW' ? 431 : error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
   const peer = (socket as Duplex & { remoteAddress?: string }).remoteAddress;
@@ -112,6 +137,10 @@ function answerClientError(error: NodeJS.ErrnoException, socket: Duplex, logger:
     return;
   }
   logger.info({ peer, status, code: error.code, reason: error.message }, 'bad HTTP request');
+  // RFC 9112 §2.2: answer 400 and close the connection; nothing after a bad
+  // request can be parsed, so stop reading too. What the client sends on stays
+  // in the kernel's bounded receive buffer until the socket goes.
+  socket.pause();
   if (socket.writable && !(socket as Duplex & { _httpMessage?: unknown })._httpMessage) {
     const body = `${http.STATUS_CODES[status]}\n`;
     socket.end(
@@ -120,6 +149,6 @@ function answerClientError(error: NodeJS.ErrnoException, socket: Duplex, logger:
     );
   }
   // Give the answer a moment to leave before the socket goes.
-  const timer = setTimeout(() => socket.destroy(), 1000).unref();
+  const timer = setTimeout(() => socket.destroy(), ANSWER_LINGER_MS).unref();
   socket.once('close', () => clearTimeout(timer));
 }

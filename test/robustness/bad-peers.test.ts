@@ -56,16 +56,25 @@ async function goodClient(deflate: boolean, stop: Promise<void>) {
   let stopped = false;
   void stop.then(() => (stopped = true));
   const deadline = Date.now() + 30_000;
-  while (!stopped && !closed && Date.now() < deadline) {
-    const text = `message ${roundTrips} ${'x'.repeat(roundTrips % 2000)}`;
+  const echo = async (text: string): Promise<void> => {
     client.send(text);
     const [data] = (await once(client, 'message')) as [Buffer];
     if (data.toString() !== text) mismatches++;
+  };
+  while (!stopped && !closed && Date.now() < deadline) {
+    await echo(`message ${roundTrips} ${'x'.repeat(roundTrips % 2000)}`);
     roundTrips++;
+  }
+  // Counting echoes during the attacks would measure the machine's speed; one
+  // more echo once they are over proves the session survived them.
+  let echoedAfter = false;
+  if (!closed) {
+    await echo('after the attacks');
+    echoedAfter = true;
   }
   const wasClosed = closed;
   client.close(1000);
-  return { roundTrips, mismatches, wasClosed };
+  return { roundTrips, mismatches, wasClosed, echoedAfter };
 }
 
 t.test('attacks while good clients keep echoing', async (t) => {
@@ -79,7 +88,7 @@ t.test('attacks while good clients keep echoing', async (t) => {
       const results = await Promise.all(
         Array.from({ length: 10 }, (_, i) => rawExchange(Buffer.from(pseudoRandomBytes(4096, i + 1)))),
       );
-      for (const { response } of results) t.match(response, /^(HTTP\/1\.1 400 |)/, 'garbage gets 400 or a plain close');
+      for (const { response } of results) t.match(response, /^HTTP\/1\.1 400 Bad Request\r\n/, 'garbage gets 400');
     },
     async truncatedHandshake() {
       const { response } = await rawExchange('GET /echo HTTP/1.1\r\nHost: x\r\nUpgr', { end: true });
@@ -102,7 +111,7 @@ t.test('attacks while good clients keep echoing', async (t) => {
       const elapsed = Date.now() - started;
       t.ok(socket.destroyed || socket.readableEnded, 'the slow client was disconnected');
       t.ok(elapsed < HANDSHAKE_TIMEOUT + 2500, `cut off after ${elapsed} ms (handshake timeout ${HANDSHAKE_TIMEOUT} ms)`);
-      t.match(response, /^(HTTP\/1\.1 408 |)/, 'with 408 or a plain close');
+      t.match(response, /^HTTP\/1\.1 408 Request Timeout\r\n/, 'with 408');
       socket.destroy();
     },
     async oversizedHeaders() {
@@ -153,7 +162,8 @@ t.test('attacks while good clients keep echoing', async (t) => {
 
   const results = await Promise.all(good);
   for (const [i, result] of results.entries()) {
-    t.ok(result.roundTrips >= 20, `good client ${i} kept echoing (${result.roundTrips} round trips)`);
+    t.ok(result.roundTrips >= 1, `good client ${i} echoed during the attacks (${result.roundTrips} round trips)`);
+    t.ok(result.echoedAfter, `good client ${i} still echoes after them`);
     t.equal(result.mismatches, 0, `good client ${i}: every echo intact`);
     t.equal(result.wasClosed, false, `good client ${i} was never disconnected`);
   }

@@ -21,6 +21,9 @@ export const ROWS = {
   // The same with every datagram ≤ 1350 bytes as on an Internet path (the default
   // sends loopback peers 16 KiB datagrams, since the loopback MTU allows them).
   'trident-h3-1350': { server: 'trident-h3-1350', transport: 'h3', quic: INTERNET_PACKETS, label: 'trident-ws HTTP/3, 1350-byte datagrams' },
+  // In-process micro rows: no server, no transport.
+  'receiver-1-byte': { micro: true, chunkSize: 1, label: 'Receiver, 1-byte chunks' },
+  'receiver-one-chunk': { micro: true, chunkSize: Infinity, label: 'Receiver, one chunk' },
 };
 
 export const KiB = 1024;
@@ -92,6 +95,10 @@ export const GROUPS = {
       { a: 'trident-h2', b: 'raw-h2', info: true },
     ],
   },
+  receiver: {
+    title: 'Frame reassembly (receiver only, in process): a masked payload from 1-byte chunks vs one chunk',
+    pairs: [{ a: 'receiver-1-byte', b: 'receiver-one-chunk' }],
+  },
   h3: {
     title: 'HTTP/3 (RFC 9220, QUIC) beside HTTP/2 (same shapes)',
     pairs: [{ a: 'trident-h3', b: 'trident-h2' }, { a: 'trident-h3-1350', b: 'trident-h2', info: true }],
@@ -119,6 +126,11 @@ export function buildCases({ quick, memConns, h3 = { available: false, reason: '
   for (const size of quick ? [KiB] : [64, KiB, 64 * KiB]) cases.push(echoCase('echo-h2', H2, size, 100, { sessions: 4 }));
   cases.push(echoCase('echo-h2', H2, KiB, 1, { sessions: 1 }));
   for (const size of quick ? [KiB] : [64, KiB, 64 * KiB]) cases.push(echoCase('deflate', DEFLATE, size, 100));
+
+  // Issue 11 item 1: linear reassembly shows as equal ns/byte of the 1-byte row at both sizes.
+  for (const size of [256 * KiB, MiB]) {
+    cases.push({ id: `receiver-${sizeId(size)}`, group: 'receiver', kind: 'receiver', rows: ['receiver-1-byte', 'receiver-one-chunk'], size, label: `${sizeLabel(size)} payload` });
+  }
 
   const handshakeModes = quick ? [['seq', 1]] : [['seq', 1], ['conc', 32]];
   for (const [mode, concurrency] of handshakeModes) {

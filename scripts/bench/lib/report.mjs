@@ -87,6 +87,19 @@ function memoryTable(cases, report) {
   return lines.join('\n');
 }
 
+function receiverTable(cases, report) {
+  const lines = ['| Case | Row | ms per payload | ns per byte |', '| --- | --- | --: | --: |'];
+  for (const c of cases) {
+    let first = true;
+    for (const [rowId, r] of Object.entries(c.results)) {
+      lines.push(`| ${first ? c.label : ''} | ${report.rows[rowId].label} | ${spread(r.summary?.msPerPayload)} | ${spread(r.summary?.nsPerByte)} |`);
+      first = false;
+    }
+    for (const p of c.ratios) lines.push(`| | **1-byte ÷ one chunk** | ${ratioSpread(p.ratios.msPerPayload)} | |`);
+  }
+  return lines.join('\n');
+}
+
 export function renderMarkdown(report) {
   const m = report.machine;
   const o = report.options;
@@ -163,10 +176,11 @@ export function renderMarkdown(report) {
       out.push(`${report.h3.reason}. Node has no QUIC client, so these rows are driven through trident's own QUIC/HTTP/3 client layer (the load generator is costlier here: see client CPU).`, '');
     }
     // One table per kind of measurement, in the order the cases came.
-    for (const kind of ['echo', 'handshake', 'memory']) {
+    const tables = { echo: echoTable, handshake: handshakeTable, memory: memoryTable, receiver: receiverTable };
+    for (const [kind, table] of Object.entries(tables)) {
       const ofKind = cases.filter((c) => c.kind === kind);
       if (ofKind.length === 0) continue;
-      out.push(kind === 'echo' ? echoTable(ofKind, report) : kind === 'handshake' ? handshakeTable(ofKind, report) : memoryTable(ofKind, report));
+      out.push(table(ofKind, report));
       out.push('');
     }
   }

@@ -12,6 +12,7 @@ export const METRICS = {
   echo: ['msgsPerSec', 'mbPerSec', 'cpuUsPerMsg', 'msgsPerCpuSec', 'serverCpuPct', 'clientCpuPct', 'p50Ms', 'p99Ms'],
   handshake: ['perSec', 'cpuUsPerHandshake', 'serverCpuPct', 'clientCpuPct'],
   memory: ['bytesPerConn', 'heapBytesPerConn', 'externalBytesPerConn', 'conns'],
+  receiver: ['msPerPayload', 'nsPerByte'],
 };
 
 /** Per row: every metric summarized over the runs. */

@@ -2,6 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import { computeAcceptKey } from '../../handshake/accept-key.js';
 import { validateHttp1Upgrade } from '../../handshake/http1-validation.js';
+import { rejectUpgradeWithContent } from '../../handshake/request-framing.js';
 import { HandshakeRequest } from '../../handshake/request.js';
 import { acceptHandshake, type ServerContext } from '../../server/context.js';
 import type { WebSocket } from '../../session/websocket.js';
@@ -36,7 +37,11 @@ export function handleHttp1Upgrade(
   head: Buffer,
 ): Promise<WebSocket | null> {
   return acceptHandshake(context, request, {
-    validate: () => validateHttp1Upgrade(request),
+    validate: () => {
+      const key = validateHttp1Upgrade(request);
+      rejectUpgradeWithContent(request);
+      return key;
+    },
     isOpen: () => !socket.destroyed && socket.writable,
     localPort: socket.localPort,
     accept: (fields, key) => {

@@ -1,6 +1,7 @@
 import type { IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2';
 import { validateExtendedConnect } from '../../handshake/extended-connect.js';
 import { HandshakeRejection } from '../../handshake/rejection.js';
+import { rejectEndedTunnel, rejectHostAuthorityMismatch } from '../../handshake/request-framing.js';
 import { HandshakeRequest } from '../../handshake/request.js';
 import { acceptHandshake, type ServerContext } from '../../server/context.js';
 import type { WebSocket } from '../../session/websocket.js';
@@ -51,7 +52,11 @@ export function handleHttp2Stream(
   stream: ServerHttp2Stream,
 ): Promise<WebSocket | null> {
   return acceptHandshake(context, request, {
-    validate: () => validateExtendedConnect(request),
+    validate: () => {
+      validateExtendedConnect(request);
+      rejectHostAuthorityMismatch(request);
+      rejectEndedTunnel(stream.endAfterHeaders);
+    },
     isOpen: () => !stream.destroyed && !stream.closed,
     localPort: stream.session?.socket?.localPort,
     accept: (fields) => {
