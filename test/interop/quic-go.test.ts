@@ -13,7 +13,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { WebSocket, WebSocketServer } from '../../src/index.js';
 import { GoPeer, pattern, quicGoVersion, sha256, type PeerEvent } from '../helpers/go-h3-peer.js';
 
@@ -51,6 +51,23 @@ function lazy<T>(make: () => Promise<T>): () => Promise<T> {
   let value: Promise<T> | undefined;
   return () => (value ??= make());
 }
+
+/**
+ * A cell that shows an open defect the lead is fixing: it runs in full, every
+ * assertion carries tap's `{ todo }` (a thrown timeout becomes a TODO failure),
+ * so the failure stays visible without failing the run. (A subtest with the
+ * `todo` option would not run at all.) Remove the wrapper once fixed.
+ */
+async function knownDefect(t: Test, reason: string, body: (todo: { todo: string }) => Promise<void>): Promise<void> {
+  const todo = { todo: reason };
+  try {
+    await body(todo);
+  } catch (error) {
+    t.fail((error as Error).message, todo);
+  }
+}
+const DEFECT_2 = "issue 9 defect 2 (HTTP/3 'drain' never fires after send() returned false): fixed by the lead";
+const DEFECT_3 = 'issue 9 defect 3 (HTTP/3 peer RESET_STREAM ignored): fixed by the lead';
 
 const bySession = (event: string, session: unknown) => (e: PeerEvent) => e.event === event && e.session === session;
 
@@ -199,15 +216,18 @@ t.test(cell(CLIENT, 'abort by the client (H3_REQUEST_CANCELLED)'), async (t) => 
   t.equal(code, 1006, 'server session closes with 1006');
 });
 
-t.test(cell(CLIENT, 'reset of the client direction only (RESET_STREAM H3_REQUEST_CANCELLED)'), { todo: 'issue 9 defect 3: fixed by the lead' }, async (t) => {
+t.test(cell(CLIENT, 'reset of the client direction only (RESET_STREAM H3_REQUEST_CANCELLED)'), async (t) => {
   const { trident, peer } = await shared();
   const { session, ws } = await goConnect(peer, trident);
   const closed = once(ws, 'close');
   await peer.command({ cmd: 'reset', session });
-  // RFC 9220 §3 maps a reset to TCP RST: the server aborts its direction too and the session ends with 1006.
-  const [code] = await within(closed, PROMPTLY, 'the server session closing after the client reset its direction');
-  t.equal(code, 1006, 'server session closes with 1006');
-  t.equal((await peer.waitFor(bySession('reset', session))).code, H3_REQUEST_CANCELLED, 'the server resets its direction with H3_REQUEST_CANCELLED');
+  await knownDefect(t, DEFECT_3, async (todo) => {
+    // RFC 9220 §3 maps a reset to TCP RST: the server aborts its direction too and the session ends with 1006.
+    const [code] = await within(closed, PROMPTLY, 'the server session closing after the client reset its direction');
+    t.equal(code, 1006, 'server session closes with 1006', todo);
+    const reset = await peer.waitFor(bySession('reset', session), PROMPTLY);
+    t.equal(reset.code, H3_REQUEST_CANCELLED, 'the server resets its direction with H3_REQUEST_CANCELLED', todo);
+  });
 });
 
 t.test(cell(CLIENT, 'abort by the server (H3_REQUEST_CANCELLED)'), async (t) => {
@@ -231,7 +251,7 @@ t.test(cell(CLIENT, '501 for an unknown :protocol'), async (t) => {
   t.equal((await peer.waitFor(bySession('message', session))).size, 10, 'the connection still serves WebSockets');
 });
 
-t.test(cell(CLIENT, 'backpressure: 100 KB echoed by an app that pauses until drain'), { todo: 'issue 9 defect 2: fixed by the lead' }, async (t) => {
+t.test(cell(CLIENT, 'backpressure: 100 KB echoed by an app that pauses until drain'), async (t) => {
   let stats = { pauses: 0 };
   const trident = await startTrident((ws) => (stats = politeEcho(ws)));
   const peer = await startGoClient(trident.port);
@@ -243,14 +263,16 @@ t.test(cell(CLIENT, 'backpressure: 100 KB echoed by an app that pauses until dra
   await peer.command({ cmd: 'send', session, type: 'binary', size: BACKPRESSURE_SIZE });
   const back = await peer.waitFor(bySession('message', session));
   t.equal(back.sha256, sha256(pattern('binary', BACKPRESSURE_SIZE)), 'the echo arrives whole');
-  // After the pause, the session must read again: a ping, then a second message, then the close.
-  await peer.command({ cmd: 'ping', session, data: 'after' });
-  t.equal((await peer.waitFor(bySession('pong', session))).data, 'after', 'ping answered after the pause');
-  await peer.command({ cmd: 'send', session, type: 'binary', size: BACKPRESSURE_SIZE });
-  t.equal((await peer.waitFor(bySession('message', session))).size, BACKPRESSURE_SIZE, 'a second message echoed');
-  await peer.command({ cmd: 'close', session, code: 1000 });
-  t.equal((await peer.waitFor(bySession('close', session))).code, 1000, 'close handshake completes');
   t.comment(`the server app paused ${stats.pauses} time(s)`);
+  await knownDefect(t, DEFECT_2, async (todo) => {
+    // After the pause, the session must read again: a ping, then a second message, then the close.
+    await peer.command({ cmd: 'ping', session, data: 'after' });
+    t.equal((await peer.waitFor(bySession('pong', session), PROMPTLY)).data, 'after', 'ping answered after the pause', todo);
+    await peer.command({ cmd: 'send', session, type: 'binary', size: BACKPRESSURE_SIZE });
+    t.equal((await peer.waitFor(bySession('message', session), PROMPTLY)).size, BACKPRESSURE_SIZE, 'a second message echoed', todo);
+    await peer.command({ cmd: 'close', session, code: 1000 });
+    t.equal((await peer.waitFor(bySession('close', session), PROMPTLY)).code, 1000, 'close handshake completes', todo);
+  });
 });
 
 t.test(cell(CLIENT, 'GOAWAY at server shutdown'), async (t) => {
@@ -385,6 +407,19 @@ t.test(cell(SERVER, 'abort by the server (H3_REQUEST_CANCELLED)'), async (t) => 
   await peer.command({ cmd: 'abort', session });
   const [code] = await within(closed, PROMPTLY, 'the client session closing after the server reset its stream');
   t.equal(code, 1006, 'the client closes with 1006');
+});
+
+t.test(cell(SERVER, 'reset of the server direction only (RESET_STREAM H3_REQUEST_CANCELLED)'), async (t) => {
+  const { peer, url } = await goServer();
+  const { ws, session } = await tridentConnect(peer, url);
+  const closed = once(ws, 'close');
+  await peer.command({ cmd: 'reset', session });
+  await knownDefect(t, DEFECT_3, async (todo) => {
+    const [code] = await within(closed, PROMPTLY, 'the client session closing after the server reset its direction');
+    t.equal(code, 1006, 'the client closes with 1006', todo);
+    const reset = await peer.waitFor(bySession('reset', session), PROMPTLY);
+    t.equal(reset.code, H3_REQUEST_CANCELLED, 'the client resets its direction with H3_REQUEST_CANCELLED', todo);
+  });
 });
 
 t.test(cell(SERVER, 'refusal with 501'), async (t) => {

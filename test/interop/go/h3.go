@@ -234,7 +234,9 @@ func newH3Conn(conn quic.Connection, id int, isServer bool, onGoaway func(uint64
 	}
 	// A reserved setting (0x1f*N+0x21) to check that the peer ignores unknown settings (§7.2.4.1).
 	settings = appendVarint(appendVarint(settings, 0x1f*3+0x21), 7)
-	if _, err := control.Write(appendFrame([]byte{streamControl}, frameSettings, settings)); err != nil {
+	first := appendFrame([]byte{streamControl}, frameSettings, settings)
+	first = appendFrame(first, 0x1f*5+0x21, []byte("grease"))
+	if _, err := control.Write(first); err != nil {
 		return nil, err
 	}
 	go c.acceptUniStreams()
@@ -359,6 +361,6 @@ func (c *h3conn) goaway(id uint64) error {
 
 // writeHeaders sends one HEADERS frame on a request stream.
 func writeHeaders(w io.Writer, fields []field) error {
-	_, err := w.Write(appendFrame(nil, frameHeaders, encodeFields(fields)))
+	_, err := w.Write(appendFrame(appendFrame(nil, 0x1f*7+0x21, []byte("grease")), frameHeaders, encodeFields(fields)))
 	return err
 }
