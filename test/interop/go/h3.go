@@ -52,6 +52,11 @@ const (
 	h3MessageError     = 0x010e
 )
 
+// grease is a reserved identifier, 0x1f*N+0x21, for settings and frame types
+// (RFC 9114 §7.2.4.1, §7.2.8): a receiver must ignore it. This peer sends some
+// everywhere it may, so that a receiver that chokes on them is caught.
+func grease(n uint64) uint64 { return 0x1f*n + 0x21 }
+
 // Field sections and control frames are small; DATA is streamed, never buffered whole.
 const maxControlFrame = 64 * 1024
 
@@ -97,8 +102,9 @@ func readPayload(r *bufio.Reader, length uint64) ([]byte, error) {
 	return b, err
 }
 
-// isReservedFrame: 0x1f*N+0x21 frames are greasing and HTTP/2-only types are
-// 0x02, 0x06, 0x08, 0x09 (RFC 9114 §7.2.8); unknown types are skipped (§9).
+// isKnownFrame: types up to 0x0d are HTTP/3's own or reserved from HTTP/2
+// (RFC 9114 §7.2, §11.2.1); any other type, greasing (0x1f*N+0x21) included,
+// is unknown and skipped (§9).
 func isKnownFrame(typ uint64) bool {
 	return typ <= 0x0d
 }
@@ -216,11 +222,10 @@ type h3conn struct {
 	control  quic.SendStream
 	settings chan map[uint64]uint64 // receives the peer's SETTINGS once
 	onGoaway func(id uint64)
-	isServer bool
 }
 
 func newH3Conn(conn quic.Connection, id int, isServer bool, onGoaway func(uint64)) (*h3conn, error) {
-	c := &h3conn{conn: conn, id: id, isServer: isServer, settings: make(chan map[uint64]uint64, 1), onGoaway: onGoaway}
+	c := &h3conn{conn: conn, id: id, settings: make(chan map[uint64]uint64, 1), onGoaway: onGoaway}
 	control, err := conn.OpenUniStream()
 	if err != nil {
 		return nil, err
@@ -232,12 +237,22 @@ func newH3Conn(conn quic.Connection, id int, isServer bool, onGoaway func(uint64
 	if isServer {
 		settings = appendVarint(appendVarint(settings, settingEnableConnect), 1)
 	}
-	// A reserved setting (0x1f*N+0x21) to check that the peer ignores unknown settings (§7.2.4.1).
-	settings = appendVarint(appendVarint(settings, 0x1f*3+0x21), 7)
+	settings = appendVarint(appendVarint(settings, grease(3)), 7)
 	first := appendFrame([]byte{streamControl}, frameSettings, settings)
-	first = appendFrame(first, 0x1f*5+0x21, []byte("grease"))
+	first = appendFrame(first, grease(5), []byte("grease"))
 	if _, err := control.Write(first); err != nil {
 		return nil, err
+	}
+	// QPACK encoder and decoder streams (RFC 9204 §4.2), opened as most stacks do even
+	// with no dynamic table; they carry nothing here but must be accepted and kept.
+	for _, typ := range []byte{streamQpackEncode, streamQpackDecode} {
+		s, err := conn.OpenUniStream()
+		if err != nil {
+			return nil, err
+		}
+		if _, err := s.Write([]byte{typ}); err != nil {
+			return nil, err
+		}
 	}
 	go c.acceptUniStreams()
 	return c, nil
@@ -359,8 +374,9 @@ func (c *h3conn) goaway(id uint64) error {
 	return err
 }
 
-// writeHeaders sends one HEADERS frame on a request stream.
+// writeHeaders sends one HEADERS frame on a request stream, after an unknown
+// frame (allowed before HEADERS too, RFC 9114 §4.1).
 func writeHeaders(w io.Writer, fields []field) error {
-	_, err := w.Write(appendFrame(appendFrame(nil, 0x1f*7+0x21, []byte("grease")), frameHeaders, encodeFields(fields)))
+	_, err := w.Write(appendFrame(appendFrame(nil, grease(7), []byte("grease")), frameHeaders, encodeFields(fields)))
 	return err
 }

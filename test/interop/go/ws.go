@@ -169,7 +169,7 @@ func (s *wsSession) emit(e event) {
 // writeFrame sends one WebSocket frame in one DATA frame.
 func (s *wsSession) writeFrame(fin bool, opcode byte, payload []byte) error {
 	ws := appendWSFrame(make([]byte, 0, len(payload)+14), fin, opcode, payload, s.isClient)
-	data := appendFrame(nil, 0x1f*9+0x21, []byte("g"))
+	data := appendFrame(nil, grease(9), []byte("g")) // unknown frames may sit between DATA frames (RFC 9114 §4.1)
 	data = appendVarint(appendVarint(data, frameData), uint64(len(ws)))
 	_, err := s.stream.Write(append(data, ws...))
 	if err != nil {
