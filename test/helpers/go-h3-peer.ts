@@ -53,7 +53,8 @@ export function buildGoPeer(): Promise<string> {
     try {
       await run('go', ['build', '-o', partial, '.'], {
         cwd: SOURCE_DIR,
-        env: { ...process.env, GO111MODULE: 'off', GOPATH, GOFLAGS: '' },
+        // GOCACHE explicitly: CI may run without a writable HOME, where go build refuses to start.
+        env: { ...process.env, GO111MODULE: 'off', GOPATH, GOFLAGS: '', GOCACHE: process.env.GOCACHE ?? join(tmpdir(), 'trident-go-build-cache') },
         timeout: 300_000,
       });
     } catch (error) {

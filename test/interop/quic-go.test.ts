@@ -33,7 +33,7 @@ const cell = (direction: string, name: string): string =>
 
 const ECHO_SIZES = [0, 125, 126, 64 * 1024, 1024 * 1024];
 const sizeName = (n: number): string => (n >= 1024 * 1024 ? `${n / (1024 * 1024)} MiB` : n >= 1024 ? `${n / 1024} KiB` : `${n} B`);
-/** Waits for a close in ms: short next to any heartbeat (off by default), long next to a loopback round trip. */
+/** How long an abort may take to close the other side, in ms: far below any heartbeat (off by default), far above a loopback round trip. */
 const PROMPTLY = 5000;
 const BACKPRESSURE_SIZE = 100_000;
 
@@ -126,8 +126,8 @@ async function startGoClient(port: number): Promise<GoPeer> {
 }
 
 /** Opens a WebSocket from the Go client; resolves with its session id and the server side. */
-async function goConnect(peer: GoPeer, trident: { next(): Promise<WebSocket> }, path = '/echo') {
-  await peer.command({ cmd: 'connect', path });
+async function goConnect(peer: GoPeer, trident: { next(): Promise<WebSocket> }) {
+  await peer.command({ cmd: 'connect', path: '/echo' });
   const response = await peer.waitFor('response');
   if (response.status !== '200') throw new Error(`extended CONNECT answered ${String(response.status)}`);
   return { session: response.session as number, ws: await trident.next() };
@@ -428,7 +428,7 @@ t.test(cell(SERVER, 'refusal with 501'), async (t) => {
   // Not events.once: it rejects when 'error' comes first, which is the point here.
   const error = new Promise<unknown>((resolve) => ws.once('error', resolve));
   const closed = new Promise<number>((resolve) => ws.once('close', resolve));
-  const request = await peer.waitFor('request');
+  const request = await peer.waitFor((e) => e.event === 'request' && (e.headers as Record<string, string>)[':path'] === '/status/501');
   t.equal((request.headers as Record<string, string>)[':protocol'], 'websocket', 'an extended CONNECT for websocket');
   t.match(String(await within(error, 5000, 'error')), /501/, 'the client reports the status');
   t.equal(await within(closed, 5000, 'close'), 1006, 'and closes with 1006, never having opened');
