@@ -27,7 +27,8 @@ const (
 	opPong         = 0xa
 )
 
-// Larger than any message the tests send; a bound so a broken peer cannot exhaust memory.
+// Larger than any message the tests send; a bound on frames and messages so a
+// broken peer cannot exhaust memory.
 const maxMessage = 64 << 20
 
 type wsFrame struct {
@@ -286,6 +287,10 @@ func (s *wsSession) run() {
 			}
 			if f.opcode != opContinuation {
 				msg, msgOp, frames = make([]byte, 0, len(f.payload)), f.opcode, 0
+			}
+			if len(msg)+len(f.payload) > maxMessage {
+				s.fail(1009, "message larger than this peer accepts")
+				return
 			}
 			msg = append(msg, f.payload...)
 			frames++
