@@ -53,13 +53,12 @@ function lazy<T>(make: () => Promise<T>): () => Promise<T> {
 }
 
 /**
- * A cell that shows an open defect the lead is fixing: it runs in full, every
+ * A cell that shows an open defect: it runs in full, every
  * assertion carries tap's `{ todo }` (a thrown timeout becomes a TODO failure),
  * so the failure stays visible without failing the run. (A subtest with the
  * `todo` option would not run at all.) Remove the wrapper once fixed.
  */
-async function knownDefect(t: Test, reason: string | undefined, body: (todo: { todo?: string }) => Promise<void>): Promise<void> {
-  if (reason === undefined) return body({}); // not (or no longer) a known defect: plain assertions
+async function knownDefect(t: Test, reason: string, body: (todo: { todo: string }) => Promise<void>): Promise<void> {
   const todo = { todo: reason };
   try {
     await body(todo);
@@ -67,8 +66,14 @@ async function knownDefect(t: Test, reason: string | undefined, body: (todo: { t
     t.fail((error as Error).message, todo);
   }
 }
-const DEFECT_2 = "issue 9 defect 2 (HTTP/3 'drain' never fires after send() returned false): fixed by the lead";
-const DEFECT_3 = 'issue 9 defect 3 (HTTP/3 peer RESET_STREAM ignored): fixed by the lead';
+
+/**
+ * Found here: trident sends CONNECTION_CLOSE right after GOAWAY (same turn),
+ * and quic-go 0.29 drops stream data not yet read by the application once the
+ * connection is closed, so the Go client sees the GOAWAY only when its reader
+ * wins that race (about 5 runs in 6 on a loaded machine).
+ */
+const GOAWAY_WITH_CLOSE = 'GOAWAY and CONNECTION_CLOSE in the same turn at server.close() (reported to the lead)';
 
 /** One WebSocket of a cell: the Go peer, its session id, and trident's side. */
 interface Pair {
@@ -205,15 +210,20 @@ t.test(cell(CLIENT, 'GOAWAY at server shutdown'), async (t) => {
   t.teardown(() => peer.stop());
   const { session } = await goConnect(peer, trident);
   const closing = trident.server.close();
-  // RFC 9114 §5.2: GOAWAY carries the first request stream id not processed; the client used stream 0.
-  const goaway = await peer.waitFor('goaway');
-  t.equal(goaway.id, 4, 'GOAWAY names stream 4, the first one not processed');
   const close = await peer.waitFor(bySession('close', session));
   t.equal(close.code, 1001, 'the WebSocket closes with 1001 going away');
-  const ended = await peer.waitFor('conn_closed');
+  const ended = await peer.waitFor((e) => e.event === 'conn_closed' && e.conn !== undefined);
   t.equal(ended.code, H3_NO_ERROR, 'the connection closes with H3_NO_ERROR');
   t.equal(ended.remote, true, 'closed by the server');
   await within(closing, 5000, 'server.close()');
+  // Whatever the server's control stream delivered has been reported once it ended.
+  await peer.waitFor('control_ended');
+  const goaway = peer.log.find((e) => e.event === 'goaway');
+  await knownDefect(t, GOAWAY_WITH_CLOSE, async (todo) => {
+    t.ok(goaway, 'quic-go saw GOAWAY before the connection closed', todo);
+    // RFC 9114 §5.2: GOAWAY carries the first request stream id not processed; the client used stream 0.
+    t.equal(goaway?.id, 4, 'GOAWAY names stream 4, the first one not processed', todo);
+  });
 });
 
 // ---------------------------------------------------------------------------
@@ -384,13 +394,11 @@ function sessionCells(direction: string, roles: { go: string; trident: string },
     const { peer, session, ws } = await open(t);
     const closed = once(ws, 'close');
     await peer.command({ cmd: 'reset', session });
-    await knownDefect(t, DEFECT_3, async (todo) => {
-      // RFC 9220 §3 maps a reset to TCP RST: trident aborts its direction too and closes with 1006.
-      const [code] = await within(closed, PROMPTLY, `trident's ${roles.trident} closing after the ${roles.go} reset its direction`);
-      t.equal(code, 1006, 'trident closes with 1006', todo);
-      const reset = await peer.waitFor(bySession('reset', session), PROMPTLY);
-      t.equal(reset.code, H3_REQUEST_CANCELLED, 'trident resets its direction with H3_REQUEST_CANCELLED', todo);
-    });
+    // RFC 9220 §3 maps a reset to TCP RST: trident aborts its direction too and closes with 1006 (issue 9 defect 3).
+    const [code] = await within(closed, PROMPTLY, `trident's ${roles.trident} closing after the ${roles.go} reset its direction`);
+    t.equal(code, 1006, 'trident closes with 1006');
+    const reset = await peer.waitFor(bySession('reset', session), PROMPTLY);
+    t.equal(reset.code, H3_REQUEST_CANCELLED, 'trident resets its direction with H3_REQUEST_CANCELLED');
   });
 
   t.test(cell(direction, `abort by the ${roles.trident} (H3_REQUEST_CANCELLED)`), async (t) => {
@@ -409,16 +417,13 @@ function sessionCells(direction: string, roles: { go: string; trident: string },
     const back = await peer.waitFor(bySession('message', session));
     t.equal(back.sha256, sha256(pattern('binary', BACKPRESSURE_SIZE)), 'the echo arrives whole');
     t.comment(`trident's app paused ${stats.pauses} time(s)`);
-    // Only the server side stalls today (issue 9 defect 2); the client side gets its 'drain'.
-    await knownDefect(t, roles.trident === 'server' ? DEFECT_2 : undefined, async (todo) => {
-      // After the pause, the session must read again: a ping, then a second message, then the close.
-      await peer.command({ cmd: 'ping', session, data: 'after' });
-      t.equal((await peer.waitFor(bySession('pong', session), PROMPTLY)).data, 'after', 'ping answered after the pause', todo);
-      await peer.command({ cmd: 'send', session, type: 'binary', size: BACKPRESSURE_SIZE });
-      t.equal((await peer.waitFor(bySession('message', session), PROMPTLY)).size, BACKPRESSURE_SIZE, 'a second message echoed', todo);
-      await peer.command({ cmd: 'close', session, code: 1000 });
-      t.equal((await peer.waitFor(bySession('close', session), PROMPTLY)).code, 1000, 'close handshake completes', todo);
-    });
+    // After the pause, the session must read again (issue 9 defect 2): a ping, then a second message, then the close.
+    await peer.command({ cmd: 'ping', session, data: 'after' });
+    t.equal((await peer.waitFor(bySession('pong', session), PROMPTLY)).data, 'after', 'ping answered after the pause');
+    await peer.command({ cmd: 'send', session, type: 'binary', size: BACKPRESSURE_SIZE });
+    t.equal((await peer.waitFor(bySession('message', session), PROMPTLY)).size, BACKPRESSURE_SIZE, 'a second message echoed');
+    await peer.command({ cmd: 'close', session, code: 1000 });
+    t.equal((await peer.waitFor(bySession('close', session), PROMPTLY)).code, 1000, 'close handshake completes');
   });
 }
 

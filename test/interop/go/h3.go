@@ -305,6 +305,8 @@ func (c *h3conn) readControl(r *bufio.Reader) {
 	for {
 		typ, length, err := readFrameHeader(r)
 		if err != nil {
+			// Everything the peer's control stream delivered (GOAWAY included) has been reported.
+			emit(event{"event": "control_ended", "conn": c.id})
 			// RFC 9114 §6.2.1: the control stream never ends (a no-op if the connection is gone).
 			c.conn.CloseWithError(h3ClosedCritical, "control stream ended")
 			return

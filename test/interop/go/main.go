@@ -25,7 +25,8 @@
 // (server), message {type,size,sha256,frames}, ping, pong, close {code,reason},
 // end (peer's FIN), reset {code} (peer's RESET_STREAM), stop_sending {code}
 // (a write failed on the peer's STOP_SENDING), goaway {id}, goaway_sent,
-// conn_closed {code,reason,remote}, protocol_error, shutdown_complete.
+// conn_closed {code,reason,remote}, control_ended (the peer's control stream
+// is done: every GOAWAY it carried was reported), protocol_error, shutdown_complete.
 //
 // The server echoes every message, answers 501 for a :protocol other than
 // websocket, and refuses /status/NNN with NNN. The bridge is described in bridge.go.
