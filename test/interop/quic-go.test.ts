@@ -204,6 +204,32 @@ t.test(cell(CLIENT, '501 for an unknown :protocol'), async (t) => {
   t.equal((await peer.waitFor(bySession('message', session))).size, 10, 'the connection still serves WebSockets');
 });
 
+// Issue 10, defects 1 and 2 over HTTP/3: what intermediaries send must still open a WebSocket.
+for (const [name, request, reason] of [
+  [
+    'extended CONNECT carrying sec-websocket-key is accepted, the key ignored',
+    { headers: { 'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==' } },
+    // RFC 9220 §3 / RFC 8441 §5: the key is not processed; nothing forbids the field.
+    'issue 10 defect 1 (400 for sec-websocket-key on extended CONNECT)',
+  ],
+  [
+    ':protocol WebSocket is accepted (tokens compare case-insensitively)',
+    { protocol: 'WebSocket' },
+    // RFC 9110 §7.8: protocol names in Upgrade are case-insensitive; :protocol carries the same token.
+    'issue 10 defect 2 (501 for :protocol WebSocket)',
+  ],
+] as const) {
+  t.test(cell(CLIENT, name), async (t) => {
+    const { peer } = await shared();
+    await peer.command({ cmd: 'connect', path: '/echo', ...request });
+    const response = await peer.waitFor('response');
+    await knownDefect(t, reason, async (todo) => {
+      t.equal(response.status, '200', 'the WebSocket opens', todo);
+      t.notOk((response.headers as Record<string, string>)['sec-websocket-accept'], 'and no accept key is answered', todo);
+    });
+  });
+}
+
 t.test(cell(CLIENT, 'GOAWAY at server shutdown'), async (t) => {
   const trident = await startTrident();
   const peer = await startGoClient(trident.port);
