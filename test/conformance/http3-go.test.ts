@@ -1,8 +1,7 @@
 // The conformance suite against our server over HTTP/3 (RFC 9220), with the
 // QUIC and HTTP/3 client side played by quic-go (test/interop/go, bridge mode)
 // instead of our own stack: ./http3.test.ts runs the same cases over ours.
-import { writeFileSync } from 'node:fs';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';

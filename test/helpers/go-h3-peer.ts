@@ -124,11 +124,6 @@ export class GoPeer {
     });
   }
 
-  /** Whether an event matching `match` arrived and is still unclaimed. */
-  has(match: (e: PeerEvent) => boolean): boolean {
-    return this.queue.some(match);
-  }
-
   /** Sends a command and waits until the peer finished it; rejects with its error message. */
   async command(cmd: PeerCommand, timeoutMs = 20_000): Promise<void> {
     this.child.stdin!.write(JSON.stringify(cmd) + '\n');
