@@ -15,6 +15,9 @@ export interface Http3Limits {
   maxFieldSectionSize?: number;
 }
 
+/** How long a connection that received GOAWAY at shutdown has to read it before CONNECTION_CLOSE. */
+const GOAWAY_GRACE_MS = 250;
+
 /**
  * Serves RFC 9220 WebSockets on a QUIC server: one HTTP/3 session per
  * connection advertising SETTINGS_ENABLE_CONNECT_PROTOCOL = 1; extended
@@ -58,10 +61,16 @@ export function attachHttp3(quic: QuicServer, context: ServerContext, limits: Re
         (session) =>
           new Promise<void>((resolve) => {
             if (session.closed) return resolve();
-            session.once('close', () => resolve());
-            // RFC 9114 §5.2: GOAWAY first, then close the connection.
+            // RFC 9114 §5.2: GOAWAY first, then close the connection. Not in
+            // the same turn: a peer may discard stream data it has not read
+            // yet once CONNECTION_CLOSE arrives (quic-go does), GOAWAY with it.
+            // The peer usually closes first once it has seen GOAWAY.
+            const grace = setTimeout(() => session.close(H3_NO_ERROR, 'server shutting down'), GOAWAY_GRACE_MS);
+            session.once('close', () => {
+              clearTimeout(grace);
+              resolve();
+            });
             session.goaway();
-            session.close(H3_NO_ERROR, 'server shutting down');
           }),
       ),
     );
