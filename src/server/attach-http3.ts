@@ -5,7 +5,7 @@ import type { HeaderList } from '../transports/http3/fields.js';
 import type { Http3RequestStream } from '../transports/http3/request-stream.js';
 import { handleHttp3Request, requestFromHttp3, respondRejection } from '../transports/http3/server-front.js';
 import { Http3Session } from '../transports/http3/session.js';
-import type { QuicConnection, QuicServer } from '../transports/http3/quic/types.js';
+import type { QuicConnection, QuicServer, QuicServerOptions } from '../transports/http3/quic/types.js';
 import type { ServerContext } from './context.js';
 
 export interface Http3Limits {
@@ -14,6 +14,9 @@ export interface Http3Limits {
   /** Largest request field section (SETTINGS_MAX_FIELD_SECTION_SIZE); default: the server's maxHeaderSize. */
   maxFieldSectionSize?: number;
 }
+
+/** What `listen({ http3 })` takes: QUIC transport and admission limits, and HTTP/3 ones. */
+export type Http3ListenOptions = Omit<QuicServerOptions, 'cert' | 'key' | 'alpn'> & Http3Limits;
 
 /**
  * Serves RFC 9220 WebSockets on a QUIC server: one HTTP/3 session per
