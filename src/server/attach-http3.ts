@@ -13,6 +13,12 @@ export interface Http3Limits {
   maxConcurrentStreams?: number;
   /** Largest request field section (SETTINGS_MAX_FIELD_SECTION_SIZE); default: the server's maxHeaderSize. */
   maxFieldSectionSize?: number;
+  /**
+   * Requests per connection whose header section has not fully arrived; more
+   * are rejected (H3_REQUEST_REJECTED); default 100. Each may take the
+   * server's handshakeTimeout to complete it.
+   */
+  maxIncompleteRequests?: number;
 }
 
 /** What `listen({ http3 })` takes: QUIC transport and admission limits, and HTTP/3 ones. */
@@ -33,6 +39,9 @@ export function attachHttp3(quic: QuicServer, context: ServerContext, limits: Re
       enableConnectProtocol: true,
       maxConcurrentRequests: limits.maxConcurrentStreams,
       maxFieldSectionSize: limits.maxFieldSectionSize,
+      maxIncompleteRequests: limits.maxIncompleteRequests,
+      // HTTP/1.1 gives a request head handshakeTimeout too (408).
+      requestHeadersTimeout: context.handshakeTimeout,
     });
     sessions.add(session);
     session.on('close', () => sessions.delete(session));

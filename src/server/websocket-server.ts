@@ -214,6 +214,7 @@ export class WebSocketServer extends EventEmitter {
     const shutdown = attachHttp3(quic, this.context, {
       maxConcurrentStreams,
       maxFieldSectionSize: limits.maxFieldSectionSize ?? this.options.maxHeaderSize ?? 16 * 1024,
+      maxIncompleteRequests: limits.maxIncompleteRequests ?? 100,
     });
     try {
       await quic.listen(port, host ?? '::');
