@@ -9,8 +9,8 @@
  *
  * The hot path — a short-header packet for a known connection — reads the
  * destination connection ID straight from the datagram (our IDs have a fixed
- * length, §17.3) and looks it up without allocating; quiche's header parser
- * runs only for long-header packets of unknown connections.
+ * length, §17.3) and looks it up without allocating; long-header packets of
+ * unknown connections are parsed by long-header.ts.
  */
 import { EventEmitter } from 'node:events';
 import type { RemoteInfo } from 'node:dgram';
@@ -23,6 +23,7 @@ import { resolveHost, UdpEndpoint } from './endpoint.js';
 import { TRANSPORT_ERROR_CONNECTION_REFUSED } from './errors.js';
 import { HandshakeBudget } from './handshake-budget.js';
 import { initialConnectionClose } from './initial-close.js';
+import { PacketType, parseLongHeader, type LongHeader } from './long-header.js';
 import { AnswerLimiter, sourceKey } from './rate-limit.js';
 import { RetryTokens, StatelessResets } from './tokens.js';
 import type { QuicConnectionCloseInfo, QuicServer, QuicServerOptions, QuicServerStats } from './types.js';
@@ -48,13 +49,6 @@ interface ServerConnection extends QuicConnectionImpl {
   /** Our connection ID, and the client's original one when it names the connection too (no Retry). */
   scid?: Buffer;
   alias?: Buffer;
-}
-
-/** A long-header packet's connection IDs and version, as an answer needs them. */
-interface InitialHeader {
-  version: number;
-  dcid: Uint8Array;
-  scid: Uint8Array;
 }
 
 export class QuicServerImpl extends EventEmitter implements QuicServer, ConnectionOwner {
@@ -203,20 +197,18 @@ export class QuicServerImpl extends EventEmitter implements QuicServer, Connecti
       this.negotiateVersion(datagram, from);
       return;
     }
-    let header;
-    try {
-      header = quiche.Header.fromSlice(datagram, CID_LEN);
-    } catch {
-      return; // not a QUIC packet
-    }
-    const alias = this.table.getAlias(header.dcid);
-    if (alias !== undefined) {
-      alias.receive(datagram, from);
-      return;
+    const header = parseLongHeader(datagram);
+    if (header === null) return; // not a QUIC packet
+    if (this.table.hasAliases) {
+      const alias = this.table.getAlias(header.dcid);
+      if (alias !== undefined) {
+        alias.receive(datagram, from);
+        return;
+      }
     }
     // Only an Initial opens a connection; 0-RTT is not offered, and anything
     // else for an unknown connection is stale.
-    if (header.ty !== quiche.Type.Initial || !this.accepting) return;
+    if (header.type !== PacketType.INITIAL || !this.accepting) return;
     // A client's first Initial datagram is padded to 1200 bytes (§14.1): this
     // also keeps every answer below (Retry, refusal) from amplifying (§8.1).
     if (datagram.length < MIN_INITIAL_DATAGRAM) return;
@@ -231,8 +223,8 @@ export class QuicServerImpl extends EventEmitter implements QuicServer, Connecti
     let scid: Buffer;
     let odcid: Buffer | null = null;
     if (this.retry) {
-      const token = header.token;
-      if (token === undefined || token.length === 0) {
+      const token = header.token!;
+      if (token.length === 0) {
         this.sendRetry(header, from, source);
         return;
       }
@@ -258,7 +250,7 @@ export class QuicServerImpl extends EventEmitter implements QuicServer, Connecti
       this.logger?.debug({ err: error }, 'quic: accept failed');
       return;
     }
-    const connection = new QuicConnectionImpl(
+    const connection: ServerConnection = new QuicConnectionImpl(
       this,
       native,
       true,
@@ -266,7 +258,7 @@ export class QuicServerImpl extends EventEmitter implements QuicServer, Connecti
       { host: from.address, port: from.port },
       this.transport,
       this.logger,
-    ) as ServerConnection;
+    );
     connection.scid = scid;
     this.table.add(scid, connection);
     if (odcid === null) {
@@ -290,7 +282,7 @@ export class QuicServerImpl extends EventEmitter implements QuicServer, Connecti
   }
 
   /** CONNECTION_REFUSED, statelessly, before any handshake work (RFC 9000 §5.2.2, §10.2.3). */
-  private refuse(header: InitialHeader, from: RemoteInfo, source: string, reason: string): void {
+  private refuse(header: LongHeader, from: RemoteInfo, source: string, reason: string): void {
     this.stats.refused++;
     // A version 1 packet only: we can protect an Initial for no other version.
     if (header.version !== 1 || !this.mayAnswer(source)) return;
@@ -320,7 +312,7 @@ export class QuicServerImpl extends EventEmitter implements QuicServer, Connecti
     this.endpoint.sendRaw(out.subarray(0, length), from.port, from.address);
   }
 
-  private sendRetry(header: InitialHeader, from: RemoteInfo, source: string): void {
+  private sendRetry(header: LongHeader, from: RemoteInfo, source: string): void {
     if (!this.mayAnswer(source)) return;
     const newScid = freshCid(this.table);
     const token = this.retryTokens.mint(header.dcid, newScid, from.address, from.port);
