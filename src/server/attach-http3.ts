@@ -5,7 +5,7 @@ import type { HeaderList } from '../transports/http3/fields.js';
 import type { Http3RequestStream } from '../transports/http3/request-stream.js';
 import { handleHttp3Request, requestFromHttp3, respondRejection } from '../transports/http3/server-front.js';
 import { Http3Session } from '../transports/http3/session.js';
-import type { QuicConnection, QuicServer } from '../transports/http3/quic/types.js';
+import type { QuicConnection, QuicServer, QuicServerOptions } from '../transports/http3/quic/types.js';
 import type { ServerContext } from './context.js';
 
 export interface Http3Limits {
@@ -13,7 +13,16 @@ export interface Http3Limits {
   maxConcurrentStreams?: number;
   /** Largest request field section (SETTINGS_MAX_FIELD_SECTION_SIZE); default: the server's maxHeaderSize. */
   maxFieldSectionSize?: number;
+  /**
+   * Requests per connection whose header section has not fully arrived; more
+   * are rejected (H3_REQUEST_REJECTED); default 100. Each may take the
+   * server's handshakeTimeout to complete it.
+   */
+  maxIncompleteRequests?: number;
 }
+
+/** What `listen({ http3 })` takes: QUIC transport and admission limits, and HTTP/3 ones. */
+export type Http3ListenOptions = Omit<QuicServerOptions, 'cert' | 'key' | 'alpn'> & Http3Limits;
 
 /** How long a connection that received GOAWAY at shutdown has to read it before CONNECTION_CLOSE. */
 const GOAWAY_GRACE_MS = 250;
@@ -33,6 +42,9 @@ export function attachHttp3(quic: QuicServer, context: ServerContext, limits: Re
       enableConnectProtocol: true,
       maxConcurrentRequests: limits.maxConcurrentStreams,
       maxFieldSectionSize: limits.maxFieldSectionSize,
+      maxIncompleteRequests: limits.maxIncompleteRequests,
+      // HTTP/1.1 gives a request head handshakeTimeout too (408).
+      requestHeadersTimeout: context.handshakeTimeout,
     });
     sessions.add(session);
     session.on('close', () => sessions.delete(session));

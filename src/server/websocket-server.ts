@@ -17,8 +17,8 @@ import { handleHttp1Upgrade, requestFromIncoming } from '../transports/http1/ser
 import { handleHttp2Stream, requestFromHttp2 } from '../transports/http2/server-stream.js';
 import { attachHttp1 } from './attach-http1.js';
 import { attachHttp2 } from './attach-http2.js';
-import { attachHttp3, type Http3Limits } from './attach-http3.js';
-import type { QuicServer, QuicTransportOptions } from '../transports/http3/quic/types.js';
+import { attachHttp3, type Http3ListenOptions } from './attach-http3.js';
+import type { QuicServer } from '../transports/http3/quic/types.js';
 import { logRejection, type ServerContext } from './context.js';
 import {
   createOwnedServer,
@@ -64,7 +64,7 @@ export interface ListenOptions {
    * With `tls`: also serve HTTP/3 (RFC 9220) on UDP, on the same port number,
    * and advertise it with Alt-Svc on the TCP side. `true` or QUIC/HTTP/3 limits.
    */
-  http3?: boolean | (QuicTransportOptions & Http3Limits);
+  http3?: boolean | Http3ListenOptions;
   /** Handler for plain HTTP requests on this port (HTTP/1.1 or HTTP/2); default answers 426. */
   onRequest?: RequestHandler;
 }
@@ -191,7 +191,7 @@ export class WebSocketServer extends EventEmitter {
     tls: SecureContextOptions & TlsOptions,
     host: string | undefined,
     port: number,
-    limits: QuicTransportOptions & Http3Limits,
+    limits: Http3ListenOptions,
   ): Promise<void> {
     const { createQuicServer } = await import('../transports/http3/quic/index.js');
     const first = <T>(value: T | T[] | undefined): T | undefined => (Array.isArray(value) ? value[0] : value);
@@ -200,6 +200,8 @@ export class WebSocketServer extends EventEmitter {
     if (cert === undefined || key === undefined) throw new TypeError('HTTP/3 needs tls.cert and tls.key as PEM');
     const maxConcurrentStreams = limits.maxConcurrentStreams ?? 1000;
     const quic = createQuicServer({
+      // A QUIC handshake gets the time an HTTP/1.1 request head gets.
+      handshakeTimeout: this.context.handshakeTimeout,
       ...limits,
       cert,
       key,
@@ -212,6 +214,7 @@ export class WebSocketServer extends EventEmitter {
     const shutdown = attachHttp3(quic, this.context, {
       maxConcurrentStreams,
       maxFieldSectionSize: limits.maxFieldSectionSize ?? this.options.maxHeaderSize ?? 16 * 1024,
+      maxIncompleteRequests: limits.maxIncompleteRequests ?? 100,
     });
     try {
       await quic.listen(port, host ?? '::');

@@ -7,6 +7,7 @@
  * The QUIC engine is reached only through the interfaces of quic/types.ts.
  */
 import { EventEmitter } from 'node:events';
+import { DeadlineQueue } from './quic/deadline-queue.js';
 import type { QuicConnection, QuicConnectionCloseInfo, QuicStream } from './quic/types.js';
 import {
   H3_CLOSED_CRITICAL_STREAM,
@@ -56,6 +57,16 @@ export interface Http3SessionOptions {
   maxHeadersFrameSize?: number;
   /** Server: requests handled at once; more are refused with H3_REQUEST_REJECTED. Default 100 (RFC 9114 §6.1's floor). */
   maxConcurrentRequests?: number;
+  /**
+   * Server: ms a request stream may take to deliver its complete header
+   * section; then it is rejected (H3_REQUEST_REJECTED). Default 0: no limit.
+   */
+  requestHeadersTimeout?: number;
+  /**
+   * Server: requests whose header section is still incomplete, at most; a new
+   * request stream beyond it is rejected (H3_REQUEST_REJECTED). Default 100.
+   */
+  maxIncompleteRequests?: number;
   /** Server: advertise SETTINGS_ENABLE_CONNECT_PROTOCOL = 1 and accept :protocol (RFC 9220 §3, RFC 8441 §3). */
   enableConnectProtocol?: boolean;
   /**
@@ -133,6 +144,9 @@ export class Http3Session extends EventEmitter {
   private closeInfo: QuicConnectionCloseInfo | null = null;
   /** Live request streams (server: accepted; client: opened or waiting to be). */
   private readonly requests = new Set<Http3RequestStream>();
+  /** Server: accepted request streams whose header section has not arrived in full. */
+  private readonly incomplete: DeadlineQueue<Http3RequestStream>;
+  private readonly maxIncompleteRequests: number;
   /** Client: requests waiting for a QUIC stream (stream limit) or for SETTINGS. */
   private readonly waiting: Http3RequestStream[] = [];
   private retryTimer: NodeJS.Timeout | null = null;
@@ -150,6 +164,8 @@ export class Http3Session extends EventEmitter {
     this.maxFieldSectionSize = options.maxFieldSectionSize ?? 64 * 1024;
     this.maxHeadersFrameSize = options.maxHeadersFrameSize ?? this.maxFieldSectionSize;
     this.maxConcurrentRequests = options.maxConcurrentRequests ?? 100;
+    this.maxIncompleteRequests = options.maxIncompleteRequests ?? 100;
+    this.incomplete = new DeadlineQueue(options.requestHeadersTimeout ?? 0, (stream) => this.headersTimedOut(stream));
     const enableConnectProtocol = this.role === 'server' && (options.enableConnectProtocol ?? false);
     this.localSettings = {
       // Our decoder has no dynamic table and never blocks (see qpack/decoder.ts).
@@ -292,6 +308,7 @@ export class Http3Session extends EventEmitter {
       peerMaxFieldSectionSize: () => this.peerSettings?.maxFieldSectionSize ?? Infinity,
       connectionError: (error) => this.connectionError(error),
       requestReceived: (stream, headers) => {
+        this.incomplete.delete(stream);
         if (!this.closing && !this.closedFlag) this.emit('request', stream, headers);
       },
       streamProblem: (stream, error) => {
@@ -299,6 +316,7 @@ export class Http3Session extends EventEmitter {
       },
       streamClosed: (stream) => {
         this.requests.delete(stream);
+        this.incomplete.delete(stream);
         const index = this.waiting.indexOf(stream);
         if (index >= 0) this.waiting.splice(index, 1);
         if (this.waiting.length > 0) this.openWaiting(); // a stream slot may have come free
@@ -350,6 +368,7 @@ export class Http3Session extends EventEmitter {
     this.closeInfo = info;
     if (this.retryTimer) clearTimeout(this.retryTimer);
     this.retryTimer = null;
+    this.incomplete.close();
     const error = new Http3Error(
       info.isApp ? info.code : H3_INTERNAL_ERROR,
       'connection',
@@ -397,8 +416,32 @@ export class Http3Session extends EventEmitter {
       refuse(`more than ${this.maxConcurrentRequests} concurrent requests`);
       return;
     }
+    if (this.incomplete.size >= this.maxIncompleteRequests) {
+      // Each holds a partial header section (up to maxHeadersFrameSize) and
+      // its stream state: this bounds what one connection's slow or silent
+      // requests can hold, whatever the stream limit.
+      refuse(`more than ${this.maxIncompleteRequests} requests with incomplete header sections`);
+      return;
+    }
     this.highestAcceptedId = Math.max(this.highestAcceptedId, stream.id);
-    this.requests.add(new Http3RequestStream(this.context, stream));
+    const request = new Http3RequestStream(this.context, stream);
+    this.requests.add(request);
+    // Until its header section is in (usually from the same datagram, read
+    // right after this 'stream' event).
+    this.incomplete.add(request);
+  }
+
+  /**
+   * The header section did not arrive within requestHeadersTimeout (the
+   * server's handshakeTimeout, as HTTP/1.1 answers 408 after it). Nothing was
+   * passed to the application, so the request is "rejected" in the sense of
+   * RFC 9114 §4.1.1 and both directions end with H3_REQUEST_REJECTED, which
+   * also tells an honest client it may retry. (H3_REQUEST_INCOMPLETE, §8.1,
+   * is for a stream the client itself ended too early.)
+   */
+  private headersTimedOut(stream: Http3RequestStream): void {
+    if (stream.headers !== null || stream.closed) return;
+    stream.fail(streamError(H3_REQUEST_REJECTED, 'request header section not complete in time'));
   }
 
   /** Reads the stream type (RFC 9114 §6.2), which may arrive split, then hands the rest to the right reader. */

@@ -76,6 +76,11 @@ export class CidTable<T> {
     }
   }
 
+  /** Whether any alias exists (lookups cost a string key). */
+  get hasAliases(): boolean {
+    return this.aliases.size > 0;
+  }
+
   getAlias(dcid: Uint8Array): T | undefined {
     return this.aliases.get(Buffer.from(dcid.buffer, dcid.byteOffset, dcid.length).toString('hex'));
   }

@@ -1,8 +1,10 @@
 /**
  * Transport parameters (RFC 9000 §18.2) and engine knobs: the documented
- * defaults of QuicTransportOptions, and the quiche Config built from them.
+ * defaults of QuicTransportOptions and of a server's admission limits, and
+ * the quiche Config built from them.
  */
 import type { NativeConfig, Quiche } from './binding.js';
+import type { HandshakeLimits } from './handshake-budget.js';
 import type { QuicClientOptions, QuicServerOptions, QuicTransportOptions } from './types.js';
 
 export interface ResolvedTransport {
@@ -60,6 +62,42 @@ export function resolveTransport(options: QuicTransportOptions): ResolvedTranspo
     loopbackPacketSize,
     congestionControl,
     streamHighWaterMark: count('streamHighWaterMark', options.streamHighWaterMark, DEFAULTS.streamHighWaterMark, 1),
+  };
+}
+
+/** A server's admission limits: connections, handshakes (handshake-budget.ts) and stateless answers (rate-limit.ts). */
+export interface ResolvedAdmission {
+  maxConnections: number;
+  handshakes: HandshakeLimits;
+  retryRate: number;
+  retryRatePerAddress: number;
+}
+
+export const ADMISSION_DEFAULTS = Object.freeze({
+  maxConnections: 10_000,
+  // A handshake is over in a round trip or two; 1,000 at once is thousands of
+  // new connections per second, more than the TLS work one thread does (a
+  // half-open connection holds ~60 KB: ~60 MB at most).
+  maxHandshakes: 1000,
+  // Room for many clients behind one NAT, and a tenth of the budget: a single
+  // host cannot take it all.
+  maxHandshakesPerAddress: 100,
+  handshakeTimeout: 10_000,
+  retryRate: 1000,
+  retryRatePerAddress: 100,
+});
+
+export function resolveAdmission(options: QuicServerOptions): ResolvedAdmission {
+  const d = ADMISSION_DEFAULTS;
+  return {
+    maxConnections: count('maxConnections', options.maxConnections, d.maxConnections),
+    handshakes: {
+      max: count('maxHandshakes', options.maxHandshakes, d.maxHandshakes, 1),
+      perSource: count('maxHandshakesPerAddress', options.maxHandshakesPerAddress, d.maxHandshakesPerAddress, 1),
+      timeout: count('handshakeTimeout', options.handshakeTimeout, d.handshakeTimeout, 1),
+    },
+    retryRate: count('retryRate', options.retryRate, d.retryRate, 1),
+    retryRatePerAddress: count('retryRatePerAddress', options.retryRatePerAddress, d.retryRatePerAddress, 1),
   };
 }
 

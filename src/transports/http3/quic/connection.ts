@@ -95,6 +95,17 @@ export class QuicConnectionImpl extends EventEmitter implements QuicConnection, 
   private timerDeadline = 0;
   private alpnValue = '';
   private serverNameValue: string | null = null;
+  /**
+   * Server, client address not validated yet: bytes we may still put on the
+   * wire, or null (no limit). RFC 9000 §8.1: before validation a server sends
+   * at most three times what it received, counting every datagram routed to
+   * the connection, processed or not. quiche 0.18 keeps such a limit itself
+   * but takes only its packets off it, not the PADDING that brings a datagram
+   * carrying an Initial up to 1,200 bytes (§14.1) — so each probe timeout
+   * sent ~1,000 uncounted bytes, and one 1,200-byte Initial drew 6,512 bytes
+   * in 10 s (measured). Here the datagrams themselves are counted.
+   */
+  private amplificationCredit: number | null = null;
 
   constructor(
     private readonly owner: ConnectionOwner,
@@ -198,12 +209,22 @@ export class QuicConnectionImpl extends EventEmitter implements QuicConnection, 
     this.schedule();
   }
 
-  /** Ends the connection without sending anything (the socket is gone). */
-  destroy(): void {
+  /**
+   * Server side, before the handshake: hold what we send to three times what
+   * the client sent until its address is validated (RFC 9000 §8.1). Without
+   * Retry, the completed handshake is what validates it (the client's Finished
+   * arrives in a Handshake packet, §8.1: "receiving a Handshake packet").
+   */
+  limitAmplification(): void {
+    this.amplificationCredit = 0;
+  }
+
+  /** Ends the connection without sending anything (the socket is gone, or a handshake timed out). */
+  destroy(reason = 'socket closed', code = 0x1): void {
     if (this.finished) return;
     if (!this.closedEmitted) {
       this.isClosing = true;
-      this.closeRequest ??= { isApp: false, code: 0x1, reason: 'socket closed' };
+      this.closeRequest ??= { isApp: false, code, reason };
       this.processing = true;
       try {
         this.emitClose();
@@ -224,6 +245,7 @@ export class QuicConnectionImpl extends EventEmitter implements QuicConnection, 
       // NAT rebinding or migration (RFC 9000 §9): quiche validates the new path.
       this.recvInfo = { from: { host: from.address, port: from.port }, to: this.localAddress };
     }
+    if (this.amplificationCredit !== null) this.amplificationCredit += 3 * datagram.length;
     this.processing = true;
     try {
       try {
@@ -324,8 +346,26 @@ export class QuicConnectionImpl extends EventEmitter implements QuicConnection, 
         return;
       }
       if (result === null) return;
+      // A packet held back by the limit is lost to quiche, which sends it again
+      // after a probe timeout, when the client may have sent more.
+      if (this.amplificationCredit !== null && !this.withinAmplificationLimit(result[0])) continue;
       endpoint.sendPacket(result[0], result[1].to);
     }
+  }
+
+  /** Whether a datagram of `length` bytes may go to a client not validated yet (counting it if so). */
+  private withinAmplificationLimit(length: number): boolean {
+    if (this.native.isEstablished()) {
+      this.amplificationCredit = null;
+      return true;
+    }
+    const credit = this.amplificationCredit!;
+    if (length <= credit) {
+      this.amplificationCredit = credit - length;
+      return true;
+    }
+    this.logger?.debug({ peer: this.remoteAddress, length, credit }, 'quic: datagram held back (anti-amplification limit)');
+    return false;
   }
 
   private armTimer(): void {

@@ -2,25 +2,31 @@
  * A QUIC server: one UDP socket, a table of connections by connection ID, and
  * the stateless answers to packets no connection owns — Version Negotiation
  * (RFC 9000 §6), Retry for address validation (§8.1.2), CONNECTION_REFUSED
- * beyond the connection cap (initial-close.ts), and Stateless Reset (§10.3).
+ * beyond the connection cap or the handshake budget (initial-close.ts,
+ * handshake-budget.ts), and Stateless Reset (§10.3). Every answer but the
+ * Stateless Reset (tokens.ts limits those) goes through the token buckets of
+ * rate-limit.ts first.
  *
  * The hot path — a short-header packet for a known connection — reads the
  * destination connection ID straight from the datagram (our IDs have a fixed
- * length, §17.3) and looks it up without allocating; quiche's header parser
- * runs only for long-header packets of unknown connections.
+ * length, §17.3) and looks it up without allocating; long-header packets of
+ * unknown connections are parsed by long-header.ts.
  */
 import { EventEmitter } from 'node:events';
 import type { RemoteInfo } from 'node:dgram';
 import type { Logger } from 'pino';
 import { loadQuiche, type HostPort, type NativeConfig, type Quiche } from './binding.js';
 import { CID_LEN, CidTable, freshCid } from './cid.js';
-import { buildServerConfig, isLoopbackAddress, resolveTransport, type ResolvedTransport } from './config.js';
+import { buildServerConfig, isLoopbackAddress, resolveAdmission, resolveTransport, type ResolvedTransport } from './config.js';
 import { QuicConnectionImpl, type ConnectionOwner } from './connection.js';
 import { resolveHost, UdpEndpoint } from './endpoint.js';
 import { TRANSPORT_ERROR_CONNECTION_REFUSED } from './errors.js';
+import { HandshakeBudget } from './handshake-budget.js';
 import { initialConnectionClose } from './initial-close.js';
+import { PacketType, parseLongHeader, type LongHeader } from './long-header.js';
+import { AnswerLimiter, sourceKey } from './rate-limit.js';
 import { RetryTokens, StatelessResets } from './tokens.js';
-import type { QuicConnectionCloseInfo, QuicServer, QuicServerOptions } from './types.js';
+import type { QuicConnectionCloseInfo, QuicServer, QuicServerOptions, QuicServerStats } from './types.js';
 
 /** Engine options beyond the contract (types.ts). */
 export interface QuicServerEngineOptions extends QuicServerOptions {
@@ -53,6 +59,9 @@ export class QuicServerImpl extends EventEmitter implements QuicServer, Connecti
   private readonly transport: ResolvedTransport;
   private readonly retry: boolean;
   private readonly maxConnections: number;
+  private readonly handshakes: HandshakeBudget<ServerConnection>;
+  private readonly answers: AnswerLimiter;
+  readonly stats: QuicServerStats = { retries: 0, refused: 0, handshakeTimeouts: 0, answersDropped: 0 };
   private readonly logger: Logger | undefined;
   private readonly table = new CidTable<ServerConnection>();
   private readonly connections = new Set<ServerConnection>();
@@ -78,10 +87,10 @@ export class QuicServerImpl extends EventEmitter implements QuicServer, Connecti
         ? this.config
         : buildServerConfig(this.quiche, options, this.transport, this.transport.loopbackPacketSize);
     this.retry = options.retry ?? true;
-    this.maxConnections = options.maxConnections ?? 10_000;
-    if (!Number.isSafeInteger(this.maxConnections) || this.maxConnections < 0) {
-      throw new RangeError('QUIC option maxConnections must be a non-negative integer');
-    }
+    const admission = resolveAdmission(options);
+    this.maxConnections = admission.maxConnections;
+    this.handshakes = new HandshakeBudget(admission.handshakes, this.onHandshakeExpired);
+    this.answers = new AnswerLimiter(admission.retryRate, admission.retryRatePerAddress);
     this.logger = options.logger;
     if (options.statelessResetKey !== undefined && options.statelessResetKey.length < 16) {
       throw new RangeError('statelessResetKey must have at least 16 bytes');
@@ -96,6 +105,10 @@ export class QuicServerImpl extends EventEmitter implements QuicServer, Connecti
 
   get connectionCount(): number {
     return this.live;
+  }
+
+  get handshakeCount(): number {
+    return this.handshakes.size;
   }
 
   async listen(port: number, host: string): Promise<{ address: string; port: number }> {
@@ -137,6 +150,7 @@ export class QuicServerImpl extends EventEmitter implements QuicServer, Connecti
     for (const connection of this.connections) if (!connection.hasEmittedClose) return;
     const resolve = this.closeWaiter;
     this.closeWaiter = null;
+    this.handshakes.close();
     // What is left is in its closing or draining period; the socket goes, so do they.
     for (const connection of [...this.connections]) connection.destroy();
     void this.endpointValue!.close().then(resolve);
@@ -183,34 +197,39 @@ export class QuicServerImpl extends EventEmitter implements QuicServer, Connecti
       this.negotiateVersion(datagram, from);
       return;
     }
-    let header;
-    try {
-      header = quiche.Header.fromSlice(datagram, CID_LEN);
-    } catch {
-      return; // not a QUIC packet
-    }
-    const alias = this.table.getAlias(header.dcid);
-    if (alias !== undefined) {
-      alias.receive(datagram, from);
-      return;
+    const header = parseLongHeader(datagram);
+    if (header === null) return; // not a QUIC packet
+    if (this.table.hasAliases) {
+      const alias = this.table.getAlias(header.dcid);
+      if (alias !== undefined) {
+        alias.receive(datagram, from);
+        return;
+      }
     }
     // Only an Initial opens a connection; 0-RTT is not offered, and anything
     // else for an unknown connection is stale.
-    if (header.ty !== quiche.Type.Initial || !this.accepting) return;
+    if (header.type !== PacketType.INITIAL || !this.accepting) return;
     // A client's first Initial datagram is padded to 1200 bytes (§14.1): this
     // also keeps every answer below (Retry, refusal) from amplifying (§8.1).
     if (datagram.length < MIN_INITIAL_DATAGRAM) return;
 
+    const source = sourceKey(from.address);
+    // Checked before Retry too: a source over its budget gets no Retry work.
+    const refusal = this.live >= this.maxConnections ? 'connection limit reached' : this.handshakes.refusal(source);
+    if (refusal !== null) {
+      this.refuse(header, from, source, refusal);
+      return;
+    }
     let scid: Buffer;
     let odcid: Buffer | null = null;
     if (this.retry) {
-      const token = header.token;
-      if (token === undefined || token.length === 0) {
-        this.sendRetry(header.scid, header.dcid, version, from);
+      const token = header.token!;
+      if (token.length === 0) {
+        this.sendRetry(header, from, source);
         return;
       }
-      odcid = this.retryTokens.verify(token, from.address, from.port);
       // The DCID of an Initial after our Retry is the connection ID we chose in it.
+      odcid = this.retryTokens.verify(token, header.dcid, from.address, from.port);
       if (odcid === null || header.dcid.length !== CID_LEN || this.table.has(header.dcid)) {
         this.logger?.debug({ peer: from.address, port: from.port }, 'quic: invalid retry token');
         return;
@@ -220,15 +239,6 @@ export class QuicServerImpl extends EventEmitter implements QuicServer, Connecti
       scid = freshCid(this.table);
     }
 
-    if (this.live >= this.maxConnections) {
-      // Refused statelessly, before any handshake work (RFC 9000 §5.2.2).
-      this.logger?.debug({ peer: from.address, port: from.port }, 'quic: connection refused (limit reached)');
-      if (version === 1) {
-        const close = initialConnectionClose(header.dcid, header.scid, TRANSPORT_ERROR_CONNECTION_REFUSED, 'connection limit reached');
-        this.endpoint.sendRaw(close, from.port, from.address);
-      }
-      return;
-    }
     // quiche copies the config's transport parameters at accept(): this
     // connection's stateless_reset_token (§18.2) is derived from its ID.
     const config = isLoopbackAddress(from.address) ? this.loopbackConfig : this.config;
@@ -255,15 +265,35 @@ export class QuicServerImpl extends EventEmitter implements QuicServer, Connecti
       // The client repeats its first DCID until it hears from us.
       connection.alias = Buffer.from(header.dcid);
       this.table.addAlias(connection.alias, connection);
+      // Without a Retry token, nothing has shown the address is the client's yet.
+      connection.limitAmplification();
     }
     this.connections.add(connection);
     this.live++;
+    this.handshakes.admit(connection, source);
     connection.receive(datagram, from);
+  }
+
+  /** Whether one more stateless answer may go to `source` (retryRate, retryRatePerAddress). */
+  private mayAnswer(source: string): boolean {
+    if (this.answers.allow(source)) return true;
+    this.stats.answersDropped++;
+    return false;
+  }
+
+  /** CONNECTION_REFUSED, statelessly, before any handshake work (RFC 9000 §5.2.2, §10.2.3). */
+  private refuse(header: LongHeader, from: RemoteInfo, source: string, reason: string): void {
+    this.stats.refused++;
+    // A version 1 packet only: we can protect an Initial for no other version.
+    if (header.version !== 1 || !this.mayAnswer(source)) return;
+    this.logger?.debug({ peer: from.address, port: from.port, reason }, 'quic: connection refused');
+    const close = initialConnectionClose(header.dcid, header.scid, TRANSPORT_ERROR_CONNECTION_REFUSED, reason);
+    this.endpoint.sendRaw(close, from.port, from.address);
   }
 
   private negotiateVersion(datagram: Buffer, from: RemoteInfo): void {
     // Only to a datagram big enough to start a connection (§6.1), so it never amplifies.
-    if (datagram.length < MIN_INITIAL_DATAGRAM || !this.accepting) return;
+    if (datagram.length < MIN_INITIAL_DATAGRAM || !this.accepting || !this.mayAnswer(sourceKey(from.address))) return;
     // Version-independent layout (RFC 8999 §5.1): DCID and SCID of up to 255 bytes.
     const dcidLength = datagram[5]!;
     const scidAt = 6 + dcidLength;
@@ -282,28 +312,43 @@ export class QuicServerImpl extends EventEmitter implements QuicServer, Connecti
     this.endpoint.sendRaw(out.subarray(0, length), from.port, from.address);
   }
 
-  private sendRetry(scid: Uint8Array, dcid: Uint8Array, version: number, from: RemoteInfo): void {
+  private sendRetry(header: LongHeader, from: RemoteInfo, source: string): void {
+    if (!this.mayAnswer(source)) return;
     const newScid = freshCid(this.table);
-    const token = this.retryTokens.mint(dcid, from.address, from.port);
+    const token = this.retryTokens.mint(header.dcid, newScid, from.address, from.port);
     const out = Buffer.allocUnsafe(this.quiche.MAX_DATAGRAM_SIZE);
     let length: number;
     try {
-      length = this.quiche.retry(scid, dcid, newScid, token, version, out);
+      length = this.quiche.retry(header.scid, header.dcid, newScid, token, header.version, out);
     } catch (error) {
       this.logger?.debug({ err: error }, 'quic: retry failed');
       return;
     }
+    this.stats.retries++;
     this.endpoint.sendRaw(out.subarray(0, length), from.port, from.address);
   }
+
+  private readonly onHandshakeExpired = (connection: ServerConnection): void => {
+    this.stats.handshakeTimeouts++;
+    const peer = { address: connection.remoteAddress, port: connection.remotePort };
+    this.logger?.debug(peer, 'quic: handshake timed out');
+    // Silently, as on an idle timeout (RFC 9000 §10.1): the peer has shown no
+    // sign of reading what we send, and a CONNECTION_CLOSE would be one more
+    // datagram to an address that may not be validated.
+    connection.destroy('handshake timeout', 0x0);
+    this.emit('handshakeTimeout', peer);
+  };
 
   // ---- ConnectionOwner ----
 
   onEstablished(connection: ServerConnection): void {
+    this.handshakes.release(connection);
     this.emit('connection', connection);
   }
 
   onClosed(connection: ServerConnection, info: QuicConnectionCloseInfo): void {
     this.live--;
+    this.handshakes.release(connection);
     this.logger?.debug({ peer: connection.remoteAddress, port: connection.remotePort, ...info }, 'quic: connection closed');
     if (this.closeWaiter !== null) setImmediate(() => this.maybeClosed());
   }

@@ -4,9 +4,13 @@
  * - Retry tokens for address validation (RFC 9000 §8.1.2): the token proves
  *   the client can receive at the address it claims, so a spoofed source cannot
  *   make us spend a handshake (or amplify) on a victim. Token = version, issue
- *   time, original DCID and an HMAC over all of them plus the client's address;
- *   it is accepted for a few seconds only, which is all a Retry round trip needs
- *   (RFC 9000 §8.1.3).
+ *   time, original DCID and an HMAC over all of them plus the client's address
+ *   and the connection ID our Retry chose; it is accepted for a few seconds
+ *   only, which is all a Retry round trip needs (RFC 9000 §8.1.3). Binding
+ *   the Retry's connection ID makes one token good for one connection:
+ *   without it, a client could answer a single Retry with any number of
+ *   Initials, each naming a new connection ID, and open connections without
+ *   a round trip each.
  * - Stateless reset tokens (RFC 9000 §10.3): derived from the connection ID
  *   with an HMAC (§10.3.2), so after a connection is forgotten — or the process
  *   restarted with the same key — we can still produce the token for a packet
@@ -28,28 +32,37 @@ export class RetryTokens {
     this.key = key === undefined ? randomBytes(32) : Buffer.from(key);
   }
 
-  private mac(issued: number, odcid: Uint8Array, address: string, port: number): Buffer {
-    const header = Buffer.allocUnsafe(7);
+  private mac(issued: number, odcid: Uint8Array, retryScid: Uint8Array, address: string, port: number): Buffer {
+    const header = Buffer.allocUnsafe(8);
     header[0] = TOKEN_VERSION;
     header.writeUInt32BE(issued, 1);
     header.writeUInt16BE(port, 5);
-    return createHmac('sha256', this.key).update(header).update(odcid).update(address).digest().subarray(0, MAC_LEN);
+    header[7] = odcid.length; // keeps odcid and retryScid apart in the MAC input
+    return createHmac('sha256', this.key).update(header).update(odcid).update(retryScid).update(address).digest().subarray(0, MAC_LEN);
   }
 
-  /** version(1) | issued seconds(4) | odcid length(1) | odcid | mac(16) */
-  mint(odcid: Uint8Array, address: string, port: number, now = Date.now()): Buffer {
+  /**
+   * version(1) | issued seconds(4) | odcid length(1) | odcid | mac(16), where
+   * `retryScid` is the Source Connection ID of the Retry carrying the token —
+   * the Destination Connection ID of the client's next Initial (§7.2).
+   */
+  mint(odcid: Uint8Array, retryScid: Uint8Array, address: string, port: number, now = Date.now()): Buffer {
     const issued = Math.floor(now / 1000) >>> 0;
     const token = Buffer.allocUnsafe(6 + odcid.length + MAC_LEN);
     token[0] = TOKEN_VERSION;
     token.writeUInt32BE(issued, 1);
     token[5] = odcid.length;
     token.set(odcid, 6);
-    this.mac(issued, odcid, address, port).copy(token, 6 + odcid.length);
+    this.mac(issued, odcid, retryScid, address, port).copy(token, 6 + odcid.length);
     return token;
   }
 
-  /** The original DCID the token was minted for, or null when it is forged, stale or for another address. */
-  verify(token: Uint8Array, address: string, port: number, now = Date.now()): Buffer | null {
+  /**
+   * The original DCID the token was minted for, or null when it is forged,
+   * stale, for another address, or sent on an Initial whose DCID (`dcid`) is
+   * not the connection ID of the Retry that carried it.
+   */
+  verify(token: Uint8Array, dcid: Uint8Array, address: string, port: number, now = Date.now()): Buffer | null {
     if (token.length < 6 + MAC_LEN || token[0] !== TOKEN_VERSION) return null;
     const buf = Buffer.from(token.buffer, token.byteOffset, token.length);
     const odcidLen = buf[5]!;
@@ -58,7 +71,7 @@ export class RetryTokens {
     const age = Math.floor(now / 1000) - issued;
     if (age < -1 || age > this.lifetime) return null;
     const odcid = Buffer.from(buf.subarray(6, 6 + odcidLen));
-    const expected = this.mac(issued, odcid, address, port);
+    const expected = this.mac(issued, odcid, dcid, address, port);
     if (!timingSafeEqual(expected, buf.subarray(6 + odcidLen))) return null;
     return odcid;
   }

@@ -115,6 +115,37 @@ export interface QuicServerOptions extends QuicTransportOptions {
   retry?: boolean;
   /** Most concurrent connections; new ones beyond it are refused (CONNECTION_REFUSED); default 10,000. */
   maxConnections?: number;
+  /**
+   * Most connections in their handshake at once, counted apart from
+   * established ones: new ones beyond it are refused (CONNECTION_REFUSED);
+   * default 1,000.
+   */
+  maxHandshakes?: number;
+  /** Most handshakes at once from one IPv4 address or IPv6 /64; default 100. */
+  maxHandshakesPerAddress?: number;
+  /** ms a handshake may take; then the connection is dropped without a word, as on an idle timeout; default 10 s. */
+  handshakeTimeout?: number;
+  /**
+   * Retry packets sent per second, in all; Version Negotiation and
+   * CONNECTION_REFUSED answers count against the same budget. Initials beyond
+   * it get no answer (their sender retransmits after its probe timeout);
+   * default 1,000.
+   */
+  retryRate?: number;
+  /** The same per IPv4 address or IPv6 /64; default 100. */
+  retryRatePerAddress?: number;
+}
+
+/** Counters of a QUIC server's defences, since it was created. */
+export interface QuicServerStats {
+  /** Retry packets sent (RFC 9000 §8.1.2). */
+  retries: number;
+  /** New connections refused with CONNECTION_REFUSED: connection or handshake limits. */
+  refused: number;
+  /** Handshakes dropped at handshakeTimeout. */
+  handshakeTimeouts: number;
+  /** Retry, Version Negotiation and refusal answers not sent (retryRate, retryRatePerAddress). */
+  answersDropped: number;
 }
 
 export interface QuicClientOptions extends QuicTransportOptions {
@@ -134,12 +165,16 @@ export interface QuicClientOptions extends QuicTransportOptions {
 /**
  * Events:
  * - 'connection' (connection: QuicConnection): a handshake completed.
+ * - 'handshakeTimeout' (peer: { address: string; port: number }): a handshake was dropped at handshakeTimeout.
  * - 'error' (error: Error): the UDP socket failed.
  */
 export interface QuicServer extends EventEmitter {
   listen(port: number, host: string): Promise<{ address: string; port: number }>;
   /** Number of live connections. */
   readonly connectionCount: number;
+  /** Live connections still in their handshake (also in connectionCount). */
+  readonly handshakeCount: number;
+  readonly stats: Readonly<QuicServerStats>;
   /** Stops accepting; resolves when every connection is closed (call close on them first, or they are closed with NO_ERROR). */
   close(): Promise<void>;
 }
