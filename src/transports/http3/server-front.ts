@@ -1,6 +1,7 @@
 import { validateExtendedConnect } from '../../handshake/extended-connect.js';
 import { HandshakeRejection } from '../../handshake/rejection.js';
 import { HandshakeRequest } from '../../handshake/request.js';
+import { rejectHostAuthorityMismatch } from '../../handshake/request-framing.js';
 import { acceptHandshake, type ServerContext } from '../../server/context.js';
 import type { WebSocket } from '../../session/websocket.js';
 import type { HeaderList } from './fields.js';
@@ -48,7 +49,11 @@ export function handleHttp3Request(
   peer: RemotePeer,
 ): Promise<WebSocket | null> {
   return acceptHandshake(context, request, {
-    validate: () => validateExtendedConnect(request),
+    validate: () => {
+      validateExtendedConnect(request);
+      // RFC 9114 §4.3.1: Host, when present, must name the :authority's entity.
+      rejectHostAuthorityMismatch(request);
+    },
     isOpen: () => !stream.closed && stream.writable,
     localPort: undefined,
     accept: (fields) => {

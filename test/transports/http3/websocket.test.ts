@@ -285,3 +285,14 @@ t.test('Alt-Svc parsing', async (t) => {
   rememberAltSvc('https://c', 'clear', now);
   t.equal(knownHttp3Port('https://c', now), undefined, '"clear" forgets');
 });
+
+t.test('a Host header naming another authority than :authority is refused with 400 (RFC 9114 §4.3.1)', async (t) => {
+  const { wss, port } = await echoServer();
+  t.teardown(() => wss.close());
+  const session = await connectH3('127.0.0.1', port, ca);
+  t.teardown(() => session.close());
+  const refused = await extendedConnectH3(session, `localhost:${port}`, { headers: { host: 'elsewhere.example' } });
+  t.equal(field(refused.headers, ':status'), '400');
+  const same = await extendedConnectH3(session, `localhost:${port}`, { headers: { host: `LOCALHOST:${port}` } });
+  t.equal(field(same.headers, ':status'), '200', 'the same authority in other letters is accepted');
+});
