@@ -103,6 +103,14 @@ const gc = ((): (() => void) => {
   return vm.runInNewContext('gc') as () => void;
 })();
 
+/**
+ * How much the test process's heap (server, bystander and attacker together)
+ * may grow during one attack, measured after full GCs. The attacks these tests
+ * guard against grew it by hundreds of MiB; a loaded CI machine shows up to
+ * ~18 MiB of ordinary noise (TLS contexts, the bystander's thousands of echoes).
+ */
+export const HEAP_GROWTH_BOUND = 32 * 1024 * 1024;
+
 /** Heap in use after a full garbage collection, in bytes. */
 export function heapAfterGc(): number {
   gc();
