@@ -2,6 +2,7 @@
 // stable code; a refusal carries the server's status, headers and body on
 // every transport, after an 'unexpected-response' event (as ws has).
 import dgram from 'node:dgram';
+import http2 from 'node:http2';
 import https from 'node:https';
 import net from 'node:net';
 import t from 'tap';
@@ -102,4 +103,26 @@ t.test("transport 'h3' where nothing listens on the UDP port fails on the ICMP e
   t.ok(error instanceof HandshakeError);
   t.equal((error as HandshakeError).code, 'H3_UNAVAILABLE');
   t.equal(error.message, `no HTTP/3 WebSocket server at udp://127.0.0.1:${port}: nothing listens on UDP 127.0.0.1:${port} (ICMP port unreachable)`);
+});
+
+t.test("transport 'h2' against an HTTP/2 server without extended CONNECT: H2_UNAVAILABLE", async (t) => {
+  const server = http2.createSecureServer({ ...tls });
+  server.on('stream', (stream) => stream.respond({ ':status': 404 }, { endStream: true }));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => server.close());
+  const port = (server.address() as net.AddressInfo).port;
+  const { error } = await failure(new WebSocket(`wss://localhost:${port}/`, { ca, transport: 'h2' }));
+  t.equal((error as HandshakeError).code, 'H2_UNAVAILABLE');
+  t.match(error.message, /no SETTINGS_ENABLE_CONNECT_PROTOCOL/);
+});
+
+t.test('a 101 with a wrong Sec-WebSocket-Accept: INVALID_RESPONSE', async (t) => {
+  const server = net.createServer((socket) =>
+    socket.once('data', () => socket.write('HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: wrong\r\n\r\n')),
+  );
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => server.close());
+  const { error } = await failure(new WebSocket(`ws://127.0.0.1:${(server.address() as net.AddressInfo).port}/`));
+  t.equal((error as HandshakeError).code, 'INVALID_RESPONSE');
+  t.equal(error.message, 'invalid Sec-WebSocket-Accept');
 });
