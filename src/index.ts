@@ -1,8 +1,10 @@
 export { WebSocket } from './session/websocket.js';
-export type { BinaryType, SendData, SendOptions } from './session/websocket.js';
+export type { BinaryType, MessageData, SendData, SendOptions, WebSocketEventMap } from './session/websocket.js';
 export { WebSocketServer } from './server/websocket-server.js';
-export type { ServerOptions, ListenOptions } from './server/websocket-server.js';
+export type { ServerOptions, ListenOptions, WebSocketServerEventMap } from './server/websocket-server.js';
 export type { ClientOptions } from './client/connect.js';
+export { HandshakeError } from './client/handshake-error.js';
+export type { HandshakeErrorCode, UnexpectedResponse } from './client/handshake-error.js';
 export { HandshakeRequest } from './handshake/request.js';
 export { HandshakeRejection, rejectHandshake } from './handshake/rejection.js';
 export type { AuthOutcome, NegotiationOptions } from './handshake/negotiate.js';

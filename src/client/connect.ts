@@ -2,6 +2,7 @@ import type { SecureContextOptions } from 'node:tls';
 import pino, { type Logger } from 'pino';
 import { resolveDeflateOptions, type DeflateOptions } from '../protocol/deflate/negotiation.js';
 import { ZlibLimiter } from '../protocol/deflate/zlib-limiter.js';
+import type { TransportName } from '../session/byte-channel.js';
 import { resolveSessionLimits, type SessionLimits } from '../session/options.js';
 import type { WebSocket } from '../session/websocket.js';
 import { openHttp1Client } from '../transports/http1/client-handshake.js';
@@ -30,12 +31,14 @@ export interface ClientOptions extends Partial<SessionLimits> {
   servername?: string;
   rejectUnauthorized?: boolean;
   /**
-   * Which transport carries the WebSocket: 'h1' (HTTP/1.1 Upgrade), 'h2'
-   * (RFC 8441 extended CONNECT; h2c with prior knowledge for ws://), or 'auto'
-   * (default): HTTP/2 for wss:// when the server offers it, else HTTP/1.1.
-   * 'h3' opens the WebSocket over HTTP/3 (RFC 9220, QUIC on UDP); wss:// only.
+   * Which transport carries the WebSocket: 'http/1.1' or its alias 'h1'
+   * (HTTP/1.1 Upgrade), 'h2' (RFC 8441 extended CONNECT; h2c with prior
+   * knowledge for ws://), or 'auto' (default): HTTP/2 for wss:// when the
+   * server offers it, else HTTP/1.1. 'h3' opens the WebSocket over HTTP/3
+   * (RFC 9220, QUIC on UDP); wss:// only. The names other than 'h1' and
+   * 'auto' are the ALPN tokens `ws.transport` reports (RFC 7301 §6).
    */
-  transport?: 'h1' | 'h2' | 'h3' | 'auto';
+  transport?: TransportName | 'h1' | 'auto';
   /** How long a shared HTTP/2 connection stays open after its last WebSocket closed, in ms; default 5 s. */
   http2IdleTimeout?: number;
   /** How long a shared HTTP/3 (QUIC) connection stays open after its last WebSocket closed, in ms; default 5 s. */
@@ -85,7 +88,7 @@ export function startClient(
   else if (protocolsOrOptions !== undefined) options = protocolsOrOptions;
   const url = parseWebSocketUrl(input);
   validateProtocols(protocols);
-  const transport = options.transport ?? 'auto';
+  const transport = options.transport === 'http/1.1' ? 'h1' : (options.transport ?? 'auto');
   if (transport !== 'h1' && transport !== 'h2' && transport !== 'h3' && transport !== 'auto') {
     throw new TypeError(`transport ${String(transport)} is not supported`);
   }

@@ -2,6 +2,7 @@ import { parseExtensionHeader } from '../handshake/extension-header.js';
 import { acceptDeflateResponse, deflateOfferHeader } from '../protocol/deflate/negotiation.js';
 import { PerMessageDeflate } from '../protocol/deflate/per-message-deflate.js';
 import type { ClientConnectPlan } from './connect.js';
+import { HandshakeError } from './handshake-error.js';
 
 /**
  * The request fields every transport sends (RFC 6455 §4.1, RFC 8441 §5):
@@ -28,20 +29,25 @@ export interface AcceptedResponse {
  * The transport-neutral checks of the server's answer (RFC 6455 §4.1 items 5
  * and 6, RFC 7692 §5): the subprotocol must be one we offered, and the only
  * extension a server may accept is the permessage-deflate we offered, with
- * valid parameters. Throws an Error with the reason otherwise.
+ * valid parameters. Throws a HandshakeError (INVALID_RESPONSE) with the reason otherwise.
  */
 export function acceptResponse(plan: ClientConnectPlan, protocolValues: readonly string[], extensionValues: readonly string[]): AcceptedResponse {
   let protocol = '';
   if (protocolValues.length > 0) {
     const chosen = protocolValues[0].trim();
     if (protocolValues.length > 1 || !plan.protocols.includes(chosen)) {
-      throw new Error(`server selected subprotocol "${protocolValues.join(', ')}", which was not offered`);
+      throw new HandshakeError('INVALID_RESPONSE', `server selected subprotocol "${protocolValues.join(', ')}", which was not offered`);
     }
     protocol = chosen;
   }
   const offers = parseExtensionHeader(extensionValues);
-  if (offers.length > 0 && plan.deflate === null) throw new Error('server sent extensions although none were offered');
-  const params = plan.deflate === null ? null : acceptDeflateResponse(offers, plan.deflate);
+  if (offers.length > 0 && plan.deflate === null) throw new HandshakeError('INVALID_RESPONSE', 'server sent extensions although none were offered');
+  let params;
+  try {
+    params = plan.deflate === null ? null : acceptDeflateResponse(offers, plan.deflate);
+  } catch (error) {
+    throw new HandshakeError('INVALID_RESPONSE', (error as Error).message, { cause: error });
+  }
   const deflate =
     params === null
       ? null

@@ -8,6 +8,7 @@ import type { Http3ClientPool } from '../transports/http3/client-pool.js';
 import { openHttp3Client } from '../transports/http3/client-stream.js';
 import { forgetAltSvc, knownHttp3Port } from './alt-svc.js';
 import type { ClientConnectPlan, ClientHandshake } from './connect.js';
+import { HandshakeError } from './handshake-error.js';
 
 /** Origins whose HTTP/2 servers lack extended CONNECT, remembered so 'auto' goes straight to HTTP/1.1. */
 const noExtendedConnect = new Map<string, number>();
@@ -34,7 +35,7 @@ export function connectAuto(ws: WebSocket, plan: ClientConnectPlan, pools: { h2:
       if (current) current.abort();
       else {
         socket?.destroy();
-        ws.failHandshake(new Error('WebSocket was closed before the connection was established'));
+        ws.failHandshake(new HandshakeError('ABORTED', 'WebSocket was closed before the connection was established'));
       }
     },
   };

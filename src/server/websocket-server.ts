@@ -69,6 +69,33 @@ export interface ListenOptions {
   onRequest?: RequestHandler;
 }
 
+/** The events of a WebSocketServer and their arguments. */
+export interface WebSocketServerEventMap {
+  /** A WebSocket was accepted over HTTP/1.1, HTTP/2 or HTTP/3; `request` is the transport-neutral handshake request. */
+  connection: [ws: WebSocket, request: HandshakeRequest];
+  /** A `listen()` call is serving (TCP and, with `http3`, its UDP twin). */
+  listening: [address: AddressInfo];
+  close: [];
+  error: [error: Error];
+}
+
+type ServerListener<K extends keyof WebSocketServerEventMap> = (...args: WebSocketServerEventMap[K]) => void;
+
+// Typed overloads for the events above (declaration merging with the class);
+// other names keep EventEmitter's untyped signature.
+export interface WebSocketServer {
+  on<K extends keyof WebSocketServerEventMap>(event: K, listener: ServerListener<K>): this;
+  on(event: string | symbol, listener: (...args: any[]) => void): this;
+  once<K extends keyof WebSocketServerEventMap>(event: K, listener: ServerListener<K>): this;
+  once(event: string | symbol, listener: (...args: any[]) => void): this;
+  off<K extends keyof WebSocketServerEventMap>(event: K, listener: ServerListener<K>): this;
+  off(event: string | symbol, listener: (...args: any[]) => void): this;
+  addListener<K extends keyof WebSocketServerEventMap>(event: K, listener: ServerListener<K>): this;
+  addListener(event: string | symbol, listener: (...args: any[]) => void): this;
+  removeListener<K extends keyof WebSocketServerEventMap>(event: K, listener: ServerListener<K>): this;
+  removeListener(event: string | symbol, listener: (...args: any[]) => void): this;
+}
+
 /**
  * The WebSocket server. It listens on its own ports (ws://, wss:// over
  * HTTP/1.1 and HTTP/2), attaches to servers the application already has, or

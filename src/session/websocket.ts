@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import { startClient, type ClientHandshake, type ClientOptions } from '../client/connect.js';
+import type { UnexpectedResponse } from '../client/handshake-error.js';
 import { CloseCode } from '../protocol/close-codes.js';
 import { encodeClosePayload, truncateCloseReason } from '../protocol/close-frame.js';
 import type { PerMessageDeflate } from '../protocol/deflate/per-message-deflate.js';
@@ -67,6 +68,39 @@ function toBuffer(data: ArrayBufferView | ArrayBuffer): Buffer {
   if (data instanceof ArrayBuffer) return Buffer.from(data);
   if (ArrayBuffer.isView(data)) return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
   throw new TypeError('data must be a string, an ArrayBuffer or an ArrayBufferView');
+}
+
+/** A message's payload: a Buffer for text and, with binaryType 'nodebuffer' (the default), for binary; else an ArrayBuffer or Blob. */
+export type MessageData = Buffer | ArrayBuffer | Blob;
+
+/** The Node-style events of a session and their arguments. */
+export interface WebSocketEventMap {
+  open: [];
+  message: [data: MessageData, isBinary: boolean];
+  close: [code: number, reason: string];
+  error: [error: Error];
+  ping: [data: Buffer];
+  pong: [data: Buffer];
+  drain: [];
+  /** Client only: the server refused the handshake; 'error' (a HandshakeError) and 'close' follow. */
+  'unexpected-response': [response: UnexpectedResponse];
+}
+
+type Listener<K extends keyof WebSocketEventMap> = (...args: WebSocketEventMap[K]) => void;
+
+// Typed overloads for the events above (declaration merging with the class);
+// other names keep EventEmitter's untyped signature.
+export interface WebSocket {
+  on<K extends keyof WebSocketEventMap>(event: K, listener: Listener<K>): this;
+  on(event: string | symbol, listener: (...args: any[]) => void): this;
+  once<K extends keyof WebSocketEventMap>(event: K, listener: Listener<K>): this;
+  once(event: string | symbol, listener: (...args: any[]) => void): this;
+  off<K extends keyof WebSocketEventMap>(event: K, listener: Listener<K>): this;
+  off(event: string | symbol, listener: (...args: any[]) => void): this;
+  addListener<K extends keyof WebSocketEventMap>(event: K, listener: Listener<K>): this;
+  addListener(event: string | symbol, listener: (...args: any[]) => void): this;
+  removeListener<K extends keyof WebSocketEventMap>(event: K, listener: Listener<K>): this;
+  removeListener(event: string | symbol, listener: (...args: any[]) => void): this;
 }
 
 /**

@@ -8,6 +8,7 @@ import { computeAcceptKey } from '../../handshake/accept-key.js';
 import { listHasToken } from '../../handshake/tokens.js';
 import { rememberAltSvc } from '../../client/alt-svc.js';
 import { HandshakeAttempt } from '../../client/attempt.js';
+import { HandshakeError } from '../../client/handshake-error.js';
 import { acceptResponse, offerHeaders, type AcceptedResponse } from '../../client/negotiation.js';
 import type { WebSocket } from '../../session/websocket.js';
 import { SocketChannel } from './socket-channel.js';
@@ -44,10 +45,8 @@ export function openHttp1Client(ws: WebSocket, plan: ClientConnectPlan, socket?:
   const attempt = new HandshakeAttempt(ws, plan);
   attempt.onFailure(() => request.destroy());
   request.on('error', (error) => attempt.fail(error));
-  request.on('response', (response: IncomingMessage) => {
-    response.resume();
-    attempt.fail(new Error(`unexpected server response: ${response.statusCode}`));
-  });
+  // RFC 6455 §4.1: any status but 101 means the server refused the WebSocket.
+  request.on('response', (response: IncomingMessage) => attempt.refuse(response.statusCode ?? 0, response.headers, response));
   request.on('upgrade', (response: IncomingMessage, upgraded: Socket, head: Buffer) => {
     if (attempt.done) return upgraded.destroy();
     let accepted: AcceptedResponse;
@@ -69,10 +68,10 @@ export function openHttp1Client(ws: WebSocket, plan: ClientConnectPlan, socket?:
 /** RFC 6455 §4.1 items 2-4: the HTTP/1.1-specific part of the server's answer. */
 function checkUpgradeResponse(response: IncomingMessage, key: string): void {
   const values = response.headersDistinct;
-  if (!listHasToken(values.upgrade ?? [], 'websocket')) throw new Error('response lacks "Upgrade: websocket"');
-  if (!listHasToken(values.connection ?? [], 'upgrade')) throw new Error('response lacks "Connection: Upgrade"');
+  if (!listHasToken(values.upgrade ?? [], 'websocket')) throw new HandshakeError('INVALID_RESPONSE', 'response lacks "Upgrade: websocket"');
+  if (!listHasToken(values.connection ?? [], 'upgrade')) throw new HandshakeError('INVALID_RESPONSE', 'response lacks "Connection: Upgrade"');
   const accept = values['sec-websocket-accept'] ?? [];
   if (accept.length !== 1 || accept[0].trim() !== computeAcceptKey(key)) {
-    throw new Error('invalid Sec-WebSocket-Accept');
+    throw new HandshakeError('INVALID_RESPONSE', 'invalid Sec-WebSocket-Accept');
   }
 }

@@ -3,6 +3,7 @@ import type { Duplex } from 'node:stream';
 import { rememberAltSvc } from '../../client/alt-svc.js';
 import { HandshakeAttempt } from '../../client/attempt.js';
 import type { ClientConnectPlan, ClientHandshake } from '../../client/connect.js';
+import { HandshakeError } from '../../client/handshake-error.js';
 import { acceptResponse, offerHeaders } from '../../client/negotiation.js';
 import type { WebSocket } from '../../session/websocket.js';
 import { ExtendedConnectUnsupported, type Http2ClientPool } from './client-pool.js';
@@ -11,6 +12,23 @@ import { Http2StreamChannel } from './stream-channel.js';
 function headerValues(headers: IncomingHttpHeaders, name: string): string[] {
   const value = headers[name];
   return value === undefined ? [] : Array.isArray(value) ? value : [String(value)];
+}
+
+function withoutPseudoHeaders(headers: IncomingHttpHeaders): IncomingHttpHeaders {
+  return Object.fromEntries(Object.entries(headers).filter(([name]) => !name.startsWith(':')));
+}
+
+/**
+ * Says plainly when the server offers no WebSockets over HTTP/2: no h2 in ALPN
+ * (OpenSSL reports the no_application_protocol alert of RFC 7301 §3.2) or no
+ * SETTINGS_ENABLE_CONNECT_PROTOCOL (RFC 8441 §3). Other errors pass unchanged.
+ */
+function unavailable(origin: string, error: Error): Error {
+  if (error instanceof ExtendedConnectUnsupported) return new HandshakeError('H2_UNAVAILABLE', error.message, { cause: error });
+  if ((error as NodeJS.ErrnoException).code === 'ERR_SSL_TLSV1_ALERT_NO_APPLICATION_PROTOCOL') {
+    return new HandshakeError('H2_UNAVAILABLE', `${origin} does not speak HTTP/2 (its TLS server refused ALPN h2); use transport 'http/1.1' or 'auto'`, { cause: error });
+  }
+  return error;
 }
 
 export interface Http2ClientOptions {
@@ -72,7 +90,10 @@ export function openHttp2Client(ws: WebSocket, plan: ClientConnectPlan, pool: Ht
       stream.once('response', (headers: IncomingHttpHeaders & IncomingHttpStatusHeader) => {
         const status = headers[':status'];
         // RFC 8441 §5: anything but 2xx refuses the WebSocket.
-        if (status !== 200) return attempt.fail(new Error(`unexpected server response: ${status}`));
+        if (status !== 200) {
+          stream.off('close', onClose);
+          return attempt.refuse(status ?? 0, withoutPseudoHeaders(headers), stream);
+        }
         let accepted;
         try {
           accepted = acceptResponse(plan, headerValues(headers, 'sec-websocket-protocol'), headerValues(headers, 'sec-websocket-extensions'));
@@ -88,7 +109,7 @@ export function openHttp2Client(ws: WebSocket, plan: ClientConnectPlan, pool: Ht
     })
     .catch((error: Error) => {
       if (error instanceof ExtendedConnectUnsupported && choice.onUnsupported) attempt.handOver(choice.onUnsupported);
-      else attempt.fail(error);
+      else attempt.fail(unavailable(origin, error));
     });
   return attempt;
 }

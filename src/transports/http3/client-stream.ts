@@ -1,5 +1,7 @@
+import type { IncomingHttpHeaders } from 'node:http';
 import { HandshakeAttempt } from '../../client/attempt.js';
 import type { ClientConnectPlan, ClientHandshake } from '../../client/connect.js';
+import { HandshakeError } from '../../client/handshake-error.js';
 import { acceptResponse, offerHeaders } from '../../client/negotiation.js';
 import type { WebSocket } from '../../session/websocket.js';
 import type { Http3ClientPool } from './client-pool.js';
@@ -8,6 +10,17 @@ import { Http3StreamChannel } from './stream-channel.js';
 
 function values(headers: HeaderList, name: string): string[] {
   return headers.filter(([field]) => field === name).map(([, value]) => value);
+}
+
+/** A response's fields in Node's IncomingMessage shape: pseudo-headers left out, repeated fields joined (RFC 9110 §5.3), set-cookie kept as a list. */
+function toIncomingHeaders(fields: HeaderList): IncomingHttpHeaders {
+  const headers: IncomingHttpHeaders = {};
+  for (const [name, value] of fields) {
+    if (name.startsWith(':')) continue;
+    if (name === 'set-cookie') headers['set-cookie'] = [...(headers['set-cookie'] ?? []), value];
+    else headers[name] = headers[name] === undefined ? value : `${String(headers[name])}, ${value}`;
+  }
+  return headers;
 }
 
 export interface Http3ClientOptions {
@@ -28,10 +41,12 @@ export interface Http3ClientOptions {
 export function openHttp3Client(ws: WebSocket, plan: ClientConnectPlan, pool: Http3ClientPool, choice: Http3ClientOptions = {}): ClientHandshake {
   const { url, options } = plan;
   const attempt = new HandshakeAttempt(ws, plan);
+  const host = url.hostname.replace(/^\[|\]$/g, '');
+  const port = choice.port ?? Number(url.port || 443);
   pool
     .acquire({
-      host: url.hostname.replace(/^\[|\]$/g, ''),
-      port: choice.port ?? Number(url.port || 443),
+      host,
+      port,
       servername: options.servername,
       ca: options.ca as Uint8Array | string | undefined,
       rejectUnauthorized: options.rejectUnauthorized,
@@ -59,7 +74,11 @@ export function openHttp3Client(ws: WebSocket, plan: ClientConnectPlan, pool: Ht
       stream.once('close', onClose);
       stream.once('response', (response: HeaderList) => {
         const status = values(response, ':status')[0];
-        if (status !== '200') return attempt.fail(new Error(`unexpected server response: ${status}`));
+        // RFC 9220 §3 (as RFC 8441 §5): anything but 2xx refuses the WebSocket.
+        if (status !== '200') {
+          stream.off('close', onClose);
+          return attempt.refuse(Number(status), toIncomingHeaders(response), stream);
+        }
         let accepted;
         try {
           accepted = acceptResponse(plan, values(response, 'sec-websocket-protocol'), values(response, 'sec-websocket-extensions'));
@@ -78,7 +97,10 @@ export function openHttp3Client(ws: WebSocket, plan: ClientConnectPlan, pool: Ht
       if (choice.onUnavailable) {
         plan.logger.debug({ url: url.href, reason: error.message }, 'HTTP/3 unavailable, falling back');
         attempt.handOver(() => choice.onUnavailable!(error));
-      } else attempt.fail(error);
+      } else {
+        const message = `no HTTP/3 WebSocket server at udp://${url.hostname}:${port}: ${error.message}`;
+        attempt.fail(new HandshakeError('H3_UNAVAILABLE', message, { cause: error }));
+      }
     });
   return attempt;
 }

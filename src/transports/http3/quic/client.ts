@@ -33,6 +33,9 @@ class ClientOwner implements ConnectionOwner {
   private settled = false;
   private handshakeTimer: NodeJS.Timeout | null = null;
   private timedOut = false;
+  /** Whether any datagram came from the server; until then an ICMP error means nobody listens. */
+  heardFromServer = false;
+  private portUnreachable = false;
 
   constructor(
     readonly endpoint: UdpEndpoint,
@@ -50,6 +53,17 @@ class ClientOwner implements ConnectionOwner {
     }, handshakeTimeout);
     // The first flight (RFC 9000 §7): quiche has the Initial ready.
     this.endpoint.schedule(this.connection);
+  }
+
+  /**
+   * ICMP port unreachable before the server ever answered: nothing listens on
+   * that UDP port, so fail now instead of retransmitting Initials until the
+   * handshake timeout. Later ICMP errors are left to the timeouts (see connectQuic).
+   */
+  onSocketError(error: NodeJS.ErrnoException): void {
+    if (this.settled || this.heardFromServer || error.code !== 'ECONNREFUSED') return;
+    this.portUnreachable = true;
+    this.connection.destroy('port unreachable');
   }
 
   onEstablished(connection: QuicConnectionImpl): void {
@@ -81,7 +95,9 @@ class ClientOwner implements ConnectionOwner {
     const target = `${this.options.host}:${this.options.port}`;
     const message = this.timedOut
       ? `QUIC handshake with ${target} timed out`
-      : `QUIC connection to ${target} failed: ${describeClose(info)}`;
+      : this.portUnreachable
+        ? `nothing listens on UDP ${target} (ICMP port unreachable)`
+        : `QUIC connection to ${target} failed: ${describeClose(info)}`;
     this.reject(new QuicConnectionError(message, info));
   }
 
@@ -129,13 +145,18 @@ export async function connectQuic(options: QuicClientEngineOptions): Promise<Qui
     const owner = new ClientOwner(endpoint, options, nameIsIp ? bareName : null, resolve, reject);
     const connection = new QuicConnectionImpl(owner, native, false, local, peer, transport, options.logger);
     owner.connection = connection;
-    endpoint.socket.on('message', (datagram, from) => connection.receive(datagram, from));
+    endpoint.socket.on('message', (datagram, from) => {
+      owner.heardFromServer = true;
+      connection.receive(datagram, from);
+    });
     // On a connected socket Linux reports ICMP errors (ECONNREFUSED for "port
     // unreachable") as receive errors. They are unauthenticated and may be
-    // transient, so, as QUIC stacks commonly do, they do not end the connection:
-    // the handshake or idle timeout does.
+    // transient, so, as QUIC stacks commonly do, once the server has answered
+    // they do not end the connection: the handshake or idle timeout does.
+    // Before any answer, port unreachable ends the attempt at once.
     endpoint.socket.on('error', (error) => {
       options.logger?.debug({ err: error }, 'quic: client socket error');
+      owner.onSocketError(error);
     });
     owner.start(handshakeTimeout);
   });

@@ -1,5 +1,6 @@
 // Connection close with an application code and reason, idle timeout, server
 // shutdown, and handshakes that must fail (certificate checks).
+import dgram from 'node:dgram';
 import { once } from 'node:events';
 import t from 'tap';
 import { QuicConnectionError, type QuicStream } from '../../../../src/transports/http3/quic/index.js';
@@ -107,12 +108,26 @@ t.test('a certificate without the IP address is refused for that IP', async (t) 
 });
 
 t.test('handshake timeout when nobody answers', async (t) => {
-  const { server, port } = await startServer();
-  await server.close(); // the port is free now: datagrams go nowhere
-  const error = await connect(port, { handshakeTimeout: 200 }).then(
+  // A UDP socket that takes the datagrams and never answers (a closed port
+  // would answer with ICMP port unreachable, which ends the attempt at once).
+  const silent = dgram.createSocket('udp4');
+  await new Promise<void>((resolve) => silent.bind(0, '127.0.0.1', resolve));
+  t.teardown(() => silent.close());
+  const error = await connect(silent.address().port, { handshakeTimeout: 200 }).then(
     () => null,
     (e: unknown) => e,
   );
   t.type(error, QuicConnectionError);
   t.match((error as Error).message, /timed out/);
+});
+
+t.test('ICMP port unreachable before any answer ends the handshake at once', async (t) => {
+  const { server, port } = await startServer();
+  await server.close(); // the port is free now: the kernel answers with ICMP port unreachable
+  const error = await connect(port, { handshakeTimeout: 600_000 }).then(
+    () => null,
+    (e: unknown) => e,
+  );
+  t.type(error, QuicConnectionError);
+  t.match((error as Error).message, /nothing listens on UDP 127\.0\.0\.1:\d+ \(ICMP port unreachable\)/);
 });
