@@ -2,13 +2,28 @@
 import { readFileSync } from 'node:fs';
 import pino from 'pino';
 import { WebSocketServer } from '../server/websocket-server.js';
+import { DEFAULT_SESSION_LIMITS } from '../session/options.js';
 import { quicAvailable } from '../transports/http3/quic/index.js';
 import { parseServeArgs, usage, type ServeConfig } from './config.js';
 import { ChatRooms, isEndpoint, serveEcho } from './endpoints.js';
+import { LogDestination } from './log-destination.js';
 import { landingPage } from './landing.js';
 
+/**
+ * Time a shutdown may take beyond the close timeout (HTTP/2 GOAWAY, HTTP/3
+ * CONNECTION_CLOSE after its grace, listeners closing) before the process
+ * exits anyway: an orchestrator must be able to count on the process ending.
+ */
+const SHUTDOWN_MARGIN_MS = 2000;
+/** How long the last log lines may wait for a slow stdout reader before exit. */
+const LOG_SETTLE_MS = 500;
+
 async function serve(config: ServeConfig): Promise<void> {
-  const logger = pino({ level: config.logLevel, base: { service: 'trident' } });
+  const destination = new LogDestination();
+  const logger = pino({ level: config.logLevel, base: { service: 'trident' } }, destination);
+  const exit = (code: number): void => {
+    void destination.settle(LOG_SETTLE_MS).then(() => process.exit(code));
+  };
   const rooms = new ChatRooms();
   const wss = new WebSocketServer({
     noServer: true,
@@ -56,11 +71,16 @@ async function serve(config: ServeConfig): Promise<void> {
     }
     stopping = true;
     logger.info({ signal, sessions: wss.clients.size }, 'shutting down');
+    const deadlineMs = (config.closeTimeout ?? DEFAULT_SESSION_LIMITS.closeTimeout) + SHUTDOWN_MARGIN_MS;
+    setTimeout(() => {
+      logger.error({ ms: deadlineMs }, 'shutdown did not finish in time: exiting');
+      exit(1);
+    }, deadlineMs);
     wss.close().then(
-      () => process.exit(0),
+      () => exit(0),
       (error) => {
         logger.error({ err: error }, 'shutdown failed');
-        process.exit(1);
+        exit(1);
       },
     );
   };

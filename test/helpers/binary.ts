@@ -59,6 +59,12 @@ export interface RunningBinary {
   stop(signal?: NodeJS.Signals, timeoutMs?: number): Promise<number | null>;
   /** SIGKILL by PID if still running; for t.teardown. Never throws. */
   kill(): void;
+  /**
+   * Destroys the reading end of the binary's stdout, as a pipe to `head` or a
+   * dead log collector would: its next log line meets EPIPE. No log line is
+   * collected afterwards.
+   */
+  closeStdout(): void;
 }
 
 /** Children still running, killed by PID if the test process exits first. */
@@ -263,6 +269,7 @@ export async function startBinary(
       waitForLog,
       stop,
       kill,
+      closeStdout: () => child.stdout!.destroy(),
     };
   } catch (error) {
     kill();
@@ -277,11 +284,14 @@ export interface RunResult {
   stderr: string;
 }
 
-/** Runs the binary to completion (for --help, bad flags); SIGKILLed after `timeoutMs`. */
-export function runBinary(args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 10_000): Promise<RunResult> {
+/**
+ * Runs the binary to completion (for --help, bad flags); SIGKILLed after `timeoutMs`.
+ * `cwd` is the directory it runs in (default: the test's).
+ */
+export function runBinary(args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 10_000, cwd?: string): Promise<RunResult> {
   assertBuilt();
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BINARY, ...args], { env: childEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [BINARY, ...args], { cwd, env: childEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
     running.add(child);
     let stdout = '';
     let stderr = '';
