@@ -4,7 +4,7 @@ import pino from 'pino';
 import { WebSocketServer } from '../server/websocket-server.js';
 import { DEFAULT_SESSION_LIMITS } from '../session/options.js';
 import { quicAvailable } from '../transports/http3/quic/index.js';
-import { parseServeArgs, usage, type ServeConfig } from './config.js';
+import { MissingCertificateError, parseServeArgs, usage, type ServeConfig } from './config.js';
 import { ChatRooms, isEndpoint, serveEcho } from './endpoints.js';
 import { LogDestination } from './log-destination.js';
 import { landingPage } from './landing.js';
@@ -51,7 +51,7 @@ async function serve(config: ServeConfig): Promise<void> {
   if (config.h2cPort !== null) {
     await wss.listen({ host: config.host, port: config.h2cPort, h2c: true, onRequest: landingPage });
   }
-  if (config.port !== null && config.cert !== null && config.key !== null) {
+  if (config.port !== null) {
     const tls = { cert: readFileSync(config.cert), key: readFileSync(config.key) };
     let http3 = config.http3;
     if (http3 && !quicAvailable()) {
@@ -59,8 +59,8 @@ async function serve(config: ServeConfig): Promise<void> {
       http3 = false;
     }
     await wss.listen({ host: config.host, port: config.port, tls, http3, onRequest: landingPage });
-  } else {
-    logger.warn('no certificate found (run `npm run certs`): serving ws:// only');
+  } else if (config.noCertificate) {
+    logger.warn({ cert: config.cert, key: config.key }, 'no certificate found (run `npm run certs`): serving ws:// only');
   }
 
   let stopping = false;
@@ -93,7 +93,9 @@ async function main(): Promise<void> {
   try {
     config = parseServeArgs(process.argv.slice(2), process.env);
   } catch (error) {
-    process.stderr.write(`trident: ${(error as Error).message}\n\n${usage()}\n`);
+    // A missing certificate is no usage mistake: the message says what to do instead.
+    const help = error instanceof MissingCertificateError ? '' : `\n${usage()}\n`;
+    process.stderr.write(`trident: ${(error as Error).message}\n${help}`);
     process.exit(2);
   }
   if (config === 'help') {
