@@ -7,7 +7,7 @@ import { quicAvailable } from '../transports/http3/quic/index.js';
 import { MissingCertificateError, parseServeArgs, usage, type ServeConfig } from './config.js';
 import { ChatRooms, isEndpoint, serveEcho } from './endpoints.js';
 import { LogDestination } from './log-destination.js';
-import { landingPage } from './landing.js';
+import { plainHttp } from './plain-http.js';
 
 /**
  * Time a shutdown may take beyond the close timeout (HTTP/2 GOAWAY, HTTP/3
@@ -24,6 +24,8 @@ async function serve(config: ServeConfig): Promise<void> {
   const exit = (code: number): void => {
     void destination.settle(LOG_SETTLE_MS).then(() => process.exit(code));
   };
+  let ready = true;
+  const onRequest = plainHttp(() => ready);
   const rooms = new ChatRooms();
   const wss = new WebSocketServer({
     noServer: true,
@@ -46,10 +48,10 @@ async function serve(config: ServeConfig): Promise<void> {
   wss.on('error', (error) => logger.error({ err: error }, 'server error'));
 
   if (config.httpPort !== null) {
-    await wss.listen({ host: config.host, port: config.httpPort, onRequest: landingPage });
+    await wss.listen({ host: config.host, port: config.httpPort, onRequest });
   }
   if (config.h2cPort !== null) {
-    await wss.listen({ host: config.host, port: config.h2cPort, h2c: true, onRequest: landingPage });
+    await wss.listen({ host: config.host, port: config.h2cPort, h2c: true, onRequest });
   }
   if (config.port !== null) {
     const tls = { cert: readFileSync(config.cert), key: readFileSync(config.key) };
@@ -58,7 +60,7 @@ async function serve(config: ServeConfig): Promise<void> {
       logger.warn('HTTP/3 unavailable on this platform (no prebuilt QUIC module): serving HTTP/1.1 and HTTP/2 only');
       http3 = false;
     }
-    await wss.listen({ host: config.host, port: config.port, tls, http3, onRequest: landingPage });
+    await wss.listen({ host: config.host, port: config.port, tls, http3, onRequest });
   } else if (config.noCertificate) {
     logger.warn({ cert: config.cert, key: config.key }, 'no certificate found (run `npm run certs`): serving ws:// only');
   }
@@ -70,6 +72,7 @@ async function serve(config: ServeConfig): Promise<void> {
       process.exit(1);
     }
     stopping = true;
+    ready = false;
     logger.info({ signal, sessions: wss.clients.size }, 'shutting down');
     const deadlineMs = (config.closeTimeout ?? DEFAULT_SESSION_LIMITS.closeTimeout) + SHUTDOWN_MARGIN_MS;
     setTimeout(() => {

@@ -27,6 +27,8 @@ export async function openSilentPeer(port: number, path = '/echo'): Promise<Sile
     socket.once('data', (chunk: Buffer) => resolve(chunk[0]!));
     socket.once('close', () => reject(new Error('connection closed before any frame arrived')));
   });
+  // A test that failed before awaiting it must not add an unhandled rejection.
+  firstFrameByte.catch(() => {});
   socket.resume();
   return { socket, firstFrameByte };
 }
