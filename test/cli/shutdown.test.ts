@@ -2,7 +2,8 @@
  * The binary's shutdown ends whatever happens to its stdout: a reader that
  * went away (a pipe to `head`, a dead log collector) or one that stopped
  * reading must not keep the process alive after SIGTERM, nor after a second
- * SIGTERM.
+ * SIGTERM. And it ends within the close timeout plus a margin even when the
+ * server's own shutdown cannot finish.
  */
 import t from 'tap';
 import { connect, newKey, readResponseHead, upgradeRequest } from '../helpers/http1.js';
@@ -76,4 +77,15 @@ t.test('stdout reader stopped reading with the pipe full: a second SIGTERM durin
   process.kill(bin.pid, 'SIGTERM');
   t.equal(await silent.firstFrameByte, 0x88, 'the silent peer got a final Close frame');
   t.equal(await bin.stop('SIGTERM', EXIT_WITHIN_MS), 1, 'the second SIGTERM exits with code 1');
+});
+
+t.test('a connection that never starts TLS holds the listener open: exit 1 after the close timeout + 2 s, with a log line', async (t) => {
+  // Without the binary's deadline the listener would close only at the 60 s handshake timeout.
+  const bin = await startBinary(['--close-timeout', '1000', '--handshake-timeout', '60000', '--no-http3'], {}, { certDir });
+  t.teardown(() => bin.kill());
+  const silent = await connect({ host: '127.0.0.1', port: bin.tlsPort }, EXIT_WITHIN_MS);
+  t.teardown(() => silent.destroy());
+  // Bound: close timeout (1 s) + margin (2 s) + log settling, well under 10 s.
+  t.equal(await bin.stop('SIGTERM', 10_000), 1, 'exit code 1');
+  t.ok(bin.logs.some((l) => l.msg === 'shutdown did not finish in time: exiting'), 'logged why');
 });
