@@ -86,7 +86,7 @@ function port(name: string, value: string | undefined, fallback: number): number
   return number;
 }
 
-export function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv, cwd = process.cwd()): ServeConfig | 'help' {
+export function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv): ServeConfig | 'help' {
   const parseOptions = Object.fromEntries(Object.entries(OPTIONS).map(([name, spec]) => [name, { type: spec.type }]));
   const { values, positionals } = parseArgs({ args: argv, options: parseOptions, allowPositionals: true, strict: true });
   if (positionals.length > 1 || (positionals.length === 1 && positionals[0] !== 'serve')) {
@@ -105,8 +105,8 @@ export function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv, cwd = pro
   const requestedTlsPort = port('port', get('port'), 8443);
   // Paths given on the command line are relative to the current directory, as
   // usual for a command; the defaults are not (see PACKAGE_ROOT).
-  const cert = resolve(cwd, get('cert') ?? DEFAULT_CERT);
-  const key = resolve(cwd, get('key') ?? DEFAULT_KEY);
+  const cert = resolve(get('cert') ?? DEFAULT_CERT);
+  const key = resolve(get('key') ?? DEFAULT_KEY);
   const config: ServeConfig = {
     host: get('host') ?? '127.0.0.1',
     port: requestedTlsPort,
@@ -138,7 +138,8 @@ export function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv, cwd = pro
     config.noCertificate = true;
   }
   if (config.port === null && config.httpPort === null && config.h2cPort === null) {
-    throw new Error('nothing to serve: --http-port is off and there is no TLS port');
+    const why = config.noCertificate ? `no certificate at ${cert} (run \`npm run certs\`)` : '--port is off';
+    throw new Error(`nothing to serve: --http-port is off and ${why}`);
   }
   return config;
 }
