@@ -1,16 +1,33 @@
 import { existsSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+
+/**
+ * The package root, where `certs/` and `scripts/` live: two levels above this
+ * file in both src/cli and dist/cli. Default certificate paths hang off it, so
+ * they do not change with the directory the binary is started from.
+ */
+export const PACKAGE_ROOT = resolve(fileURLToPath(new URL('../../', import.meta.url)));
+const DEFAULT_CERT = join(PACKAGE_ROOT, 'certs', 'server.crt');
+const DEFAULT_KEY = join(PACKAGE_ROOT, 'certs', 'server.key');
+
+/** TLS was asked for (--port, --cert or --key) but its files are missing. */
+export class MissingCertificateError extends Error {}
 
 export interface ServeConfig {
   host: string;
-  /** TLS port (wss:// and https://); null when no certificate is available. */
+  /** TLS port (wss:// and https://); null when switched off or, without TLS flags, no certificate was found. */
   port: number | null;
   /** Cleartext port (ws:// and http://); null when switched off. */
   httpPort: number | null;
   /** Cleartext HTTP/2 port with prior knowledge (h2c); null unless asked for. */
   h2cPort: number | null;
-  cert: string | null;
-  key: string | null;
+  /** Absolute paths of the certificate and key (looked for even when not found). */
+  cert: string;
+  key: string;
+  /** No TLS flag was given and the default certificate is missing: serve cleartext only, with a warning. */
+  noCertificate: boolean;
   logLevel: string;
   maxMessageSize?: number;
   maxFramesPerMessage?: number;
@@ -28,11 +45,11 @@ export interface ServeConfig {
 /** Flag name → environment variable; flags win over the environment. */
 const OPTIONS = {
   host: { type: 'string', env: 'TRIDENT_HOST', help: 'address to listen on (default 127.0.0.1)' },
-  port: { type: 'string', env: 'TRIDENT_PORT', help: 'TLS port for wss:// (default 8443)' },
+  port: { type: 'string', env: 'TRIDENT_PORT', help: 'TLS port for wss:// (default 8443; "off" disables)' },
   'http-port': { type: 'string', env: 'TRIDENT_HTTP_PORT', help: 'cleartext port for ws:// (default 8080; "off" disables)' },
   'h2c-port': { type: 'string', env: 'TRIDENT_H2C_PORT', help: 'cleartext HTTP/2 (prior knowledge) port, for TLS-terminating proxies (default off)' },
-  cert: { type: 'string', env: 'TRIDENT_CERT', help: 'certificate PEM (default certs/server.crt)' },
-  key: { type: 'string', env: 'TRIDENT_KEY', help: 'private key PEM (default certs/server.key)' },
+  cert: { type: 'string', env: 'TRIDENT_CERT', help: `certificate PEM (default certs/server.crt in the package root: ${DEFAULT_CERT})` },
+  key: { type: 'string', env: 'TRIDENT_KEY', help: `private key PEM (default certs/server.key in the package root: ${DEFAULT_KEY})` },
   'log-level': { type: 'string', env: 'TRIDENT_LOG_LEVEL', help: 'fatal|error|warn|info|debug|trace|silent (default info)' },
   'max-message-size': { type: 'string', env: 'TRIDENT_MAX_MESSAGE_SIZE', help: 'largest message in bytes (default 16 MiB)' },
   'max-frames': { type: 'string', env: 'TRIDENT_MAX_FRAMES', help: 'most frames per message (default 16384)' },
@@ -83,26 +100,21 @@ export function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv): ServeCon
     return variable && env[variable] !== '' ? env[variable] : undefined;
   };
   if (get('help') !== undefined) return 'help';
-  const cert = get('cert') ?? 'certs/server.crt';
-  const key = get('key') ?? 'certs/server.key';
-  const haveTls = existsSync(cert) && existsSync(key);
-  if ((get('cert') !== undefined || get('key') !== undefined) && !haveTls) {
-    throw new Error(`certificate or key not found: ${cert}, ${key}`);
-  }
   const noDeflate = get('no-deflate');
   const noHttp3 = get('no-http3');
-  const tlsPort = haveTls ? port('port', get('port'), 8443) : null;
-  const httpPort = port('http-port', get('http-port'), 8080);
-  if (tlsPort === null && httpPort === null) {
-    throw new Error('nothing to serve: --http-port is off and no certificate was found (run `npm run certs`)');
-  }
-  return {
+  const requestedTlsPort = port('port', get('port'), 8443);
+  // Paths given on the command line are relative to the current directory, as
+  // usual for a command; the defaults are not (see PACKAGE_ROOT).
+  const cert = resolve(get('cert') ?? DEFAULT_CERT);
+  const key = resolve(get('key') ?? DEFAULT_KEY);
+  const config: ServeConfig = {
     host: get('host') ?? '127.0.0.1',
-    port: tlsPort,
-    httpPort,
+    port: requestedTlsPort,
+    httpPort: port('http-port', get('http-port'), 8080),
     h2cPort: get('h2c-port') === undefined ? null : port('h2c-port', get('h2c-port'), 0),
-    cert: haveTls ? cert : null,
-    key: haveTls ? key : null,
+    cert,
+    key,
+    noCertificate: false,
     logLevel: get('log-level') ?? 'info',
     maxMessageSize: integer('max-message-size', get('max-message-size')),
     maxFramesPerMessage: integer('max-frames', get('max-frames')),
@@ -115,4 +127,34 @@ export function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv): ServeCon
     http3: noHttp3 === undefined || noHttp3 === 'false' || noHttp3 === '0',
     allowedOrigins: get('allowed-origins')?.split(',').map((origin) => origin.trim()).filter(Boolean),
   };
+  // The files are checked after every value, so a typo is reported as such.
+  const missing = requestedTlsPort === null ? [] : [cert, key].filter((file) => !existsSync(file));
+  if (missing.length > 0) {
+    // Asked for TLS explicitly: serving without it would hide the mistake.
+    if (get('port') !== undefined || get('cert') !== undefined || get('key') !== undefined) {
+      throw new MissingCertificateError(missingCertificateMessage(missing, cert, key));
+    }
+    config.port = null;
+    config.noCertificate = true;
+  }
+  if (config.port === null && config.httpPort === null && config.h2cPort === null) {
+    const why = config.noCertificate ? `no certificate at ${cert} (run \`npm run certs\`)` : '--port is off';
+    throw new Error(`nothing to serve: --http-port is off and ${why}`);
+  }
+  return config;
+}
+
+/** Names the files looked for and the commands that create them. */
+function missingCertificateMessage(missing: string[], cert: string, key: string): string {
+  const state = (file: string): string => (missing.includes(file) ? 'missing' : 'found');
+  const dir = dirname(cert);
+  return [
+    'TLS was asked for (--port, --cert or --key) but its files are missing:',
+    `  certificate ${cert} (${state(cert)})`,
+    `  key         ${key} (${state(key)})`,
+    'Create development certificates with',
+    `  npm run certs    (in ${PACKAGE_ROOT}; writes ${join(PACKAGE_ROOT, 'certs', 'server.crt')} and server.key)`,
+    `or sh ${join(PACKAGE_ROOT, 'scripts', 'gen-certs.sh')} ${dir}    (writes ${join(dir, 'server.crt')} and server.key)`,
+    'or serve ws:// only with --port off.',
+  ].join('\n');
 }

@@ -2,22 +2,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import type { TLSSocket } from 'node:tls';
 
-/**
- * The plain HTTP side of the binary: `/` says what this server speaks and lets
- * a browser try the echo endpoint; everything else is 404.
- */
+/** `/`: says what this server speaks and lets a browser try the echo endpoint (GET or HEAD). */
 export function landingPage(req: IncomingMessage | Http2ServerRequest, res: ServerResponse | Http2ServerResponse): void {
-  const path = (req.url ?? '/').split('?')[0];
-  if (path !== '/') {
-    res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' });
-    res.end('not found\n');
-    return;
-  }
-  if (req.method !== 'GET' && req.method !== 'HEAD') {
-    res.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain; charset=utf-8' });
-    res.end('method not allowed\n');
-    return;
-  }
   const secure = req.httpVersionMajor === 2 ? (req as Http2ServerRequest).scheme === 'https' : Boolean((req.socket as TLSSocket).encrypted);
   const host = req.httpVersionMajor === 2 ? (req as Http2ServerRequest).authority : req.headers.host;
   const body = `<!doctype html>

@@ -2,13 +2,30 @@
 import { readFileSync } from 'node:fs';
 import pino from 'pino';
 import { WebSocketServer } from '../server/websocket-server.js';
+import { DEFAULT_SESSION_LIMITS } from '../session/options.js';
 import { quicAvailable } from '../transports/http3/quic/index.js';
-import { parseServeArgs, usage, type ServeConfig } from './config.js';
+import { MissingCertificateError, parseServeArgs, usage, type ServeConfig } from './config.js';
 import { ChatRooms, isEndpoint, serveEcho } from './endpoints.js';
-import { landingPage } from './landing.js';
+import { LogDestination } from './log-destination.js';
+import { plainHttp } from './plain-http.js';
+
+/**
+ * Time a shutdown may take beyond the close timeout (HTTP/2 GOAWAY, HTTP/3
+ * CONNECTION_CLOSE after its grace, listeners closing) before the process
+ * exits anyway: an orchestrator must be able to count on the process ending.
+ */
+const SHUTDOWN_MARGIN_MS = 2000;
+/** How long the last log lines may wait for a slow stdout reader before exit. */
+const LOG_SETTLE_MS = 500;
 
 async function serve(config: ServeConfig): Promise<void> {
-  const logger = pino({ level: config.logLevel, base: { service: 'trident' } });
+  const destination = new LogDestination();
+  const logger = pino({ level: config.logLevel, base: { service: 'trident' } }, destination);
+  const exit = (code: number): void => {
+    void destination.settle(LOG_SETTLE_MS).then(() => process.exit(code));
+  };
+  let ready = true;
+  const onRequest = plainHttp(() => ready);
   const rooms = new ChatRooms();
   const wss = new WebSocketServer({
     noServer: true,
@@ -31,21 +48,21 @@ async function serve(config: ServeConfig): Promise<void> {
   wss.on('error', (error) => logger.error({ err: error }, 'server error'));
 
   if (config.httpPort !== null) {
-    await wss.listen({ host: config.host, port: config.httpPort, onRequest: landingPage });
+    await wss.listen({ host: config.host, port: config.httpPort, onRequest });
   }
   if (config.h2cPort !== null) {
-    await wss.listen({ host: config.host, port: config.h2cPort, h2c: true, onRequest: landingPage });
+    await wss.listen({ host: config.host, port: config.h2cPort, h2c: true, onRequest });
   }
-  if (config.port !== null && config.cert !== null && config.key !== null) {
+  if (config.port !== null) {
     const tls = { cert: readFileSync(config.cert), key: readFileSync(config.key) };
     let http3 = config.http3;
     if (http3 && !quicAvailable()) {
       logger.warn('HTTP/3 unavailable on this platform (no prebuilt QUIC module): serving HTTP/1.1 and HTTP/2 only');
       http3 = false;
     }
-    await wss.listen({ host: config.host, port: config.port, tls, http3, onRequest: landingPage });
-  } else {
-    logger.warn('no certificate found (run `npm run certs`): serving ws:// only');
+    await wss.listen({ host: config.host, port: config.port, tls, http3, onRequest });
+  } else if (config.noCertificate) {
+    logger.warn({ cert: config.cert, key: config.key }, 'no certificate found (run `npm run certs`): serving ws:// only');
   }
 
   let stopping = false;
@@ -55,12 +72,18 @@ async function serve(config: ServeConfig): Promise<void> {
       process.exit(1);
     }
     stopping = true;
+    ready = false;
     logger.info({ signal, sessions: wss.clients.size }, 'shutting down');
+    const deadlineMs = (config.closeTimeout ?? DEFAULT_SESSION_LIMITS.closeTimeout) + SHUTDOWN_MARGIN_MS;
+    setTimeout(() => {
+      logger.error({ ms: deadlineMs }, 'shutdown did not finish in time: exiting');
+      exit(1);
+    }, deadlineMs);
     wss.close().then(
-      () => process.exit(0),
+      () => exit(0),
       (error) => {
         logger.error({ err: error }, 'shutdown failed');
-        process.exit(1);
+        exit(1);
       },
     );
   };
@@ -73,7 +96,9 @@ async function main(): Promise<void> {
   try {
     config = parseServeArgs(process.argv.slice(2), process.env);
   } catch (error) {
-    process.stderr.write(`trident: ${(error as Error).message}\n\n${usage()}\n`);
+    // A missing certificate is no usage mistake: the message says what to do instead.
+    const help = error instanceof MissingCertificateError ? '' : `\n${usage()}\n`;
+    process.stderr.write(`trident: ${(error as Error).message}\n${help}`);
     process.exit(2);
   }
   if (config === 'help') {

@@ -9,7 +9,7 @@
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -26,12 +26,24 @@ export type LogLine = Record<string, unknown> & { msg?: string; level?: number }
 export interface StartOptions {
   /** Directory from makeCerts(); a fresh one is generated when absent. */
   certDir?: string;
+  /**
+   * How TLS is configured: 'flags' (default) passes --port 0, --cert and --key
+   * from certDir; 'default-paths' passes only --port 0, so the binary looks in
+   * its own default place (certDir must then be that place, for the CA);
+   * 'none' passes no TLS flag at all and waits for the cleartext listener only.
+   */
+  tls?: 'flags' | 'default-paths' | 'none';
+  /** Another main.js to run (a copy in another package root); default BINARY. */
+  binary?: string;
+  /** The directory the binary runs in; default the test's. */
+  cwd?: string;
   /** How long to wait for both "listening" lines; default 10 s. */
   startTimeoutMs?: number;
 }
 
 export interface RunningBinary {
   httpPort: number;
+  /** 0 when started with `tls: 'none'`. */
   tlsPort: number;
   /** The CA that signed the server's certificate (PEM). */
   caPem: string;
@@ -59,6 +71,12 @@ export interface RunningBinary {
   stop(signal?: NodeJS.Signals, timeoutMs?: number): Promise<number | null>;
   /** SIGKILL by PID if still running; for t.teardown. Never throws. */
   kill(): void;
+  /**
+   * Destroys the reading end of the binary's stdout, as a pipe to `head` or a
+   * dead log collector would: its next log line meets EPIPE. No log line is
+   * collected afterwards.
+   */
+  closeStdout(): void;
 }
 
 /** Children still running, killed by PID if the test process exits first. */
@@ -89,9 +107,11 @@ export function makeTempDir(prefix: string): string {
   return dir;
 }
 
-/** Generates a CA and a localhost/127.0.0.1/::1 leaf into a fresh temp dir (removed at exit). */
-export async function makeCerts(timeoutMs = 20_000): Promise<string> {
-  const dir = makeTempDir('trident-certs-');
+/**
+ * Generates a CA and a localhost/127.0.0.1/::1 leaf into `dir`, by default a
+ * fresh temp dir (removed at exit).
+ */
+export async function makeCerts(timeoutMs = 20_000, dir = makeTempDir('trident-certs-')): Promise<string> {
   await new Promise<void>((resolve, reject) => {
     execFile('sh', [GEN_CERTS, dir], { timeout: timeoutMs }, (error, _stdout, stderr) => {
       if (error) reject(new Error(`gen-certs.sh failed: ${error.message}\n${stderr}`));
@@ -130,20 +150,24 @@ export async function startBinary(
   options: StartOptions = {},
 ): Promise<RunningBinary> {
   assertBuilt();
-  const certDir = options.certDir ?? (await makeCerts());
-  const caPem = readFileSync(join(certDir, 'ca.crt'), 'utf8');
+  const tlsMode = options.tls ?? 'flags';
+  const certDir = tlsMode === 'none' ? '' : (options.certDir ?? (await makeCerts()));
+  const caPem = tlsMode === 'none' ? '' : readFileSync(join(certDir, 'ca.crt'), 'utf8');
+  const tlsArgs = {
+    flags: ['--port', '0', '--cert', join(certDir, 'server.crt'), '--key', join(certDir, 'server.key')],
+    'default-paths': ['--port', '0'],
+    none: [],
+  }[tlsMode];
   const fullArgs = [
-    BINARY,
+    options.binary ?? BINARY,
     'serve',
     '--host', '127.0.0.1',
-    '--port', '0',
     '--http-port', '0',
-    '--cert', join(certDir, 'server.crt'),
-    '--key', join(certDir, 'server.key'),
+    ...tlsArgs,
     '--log-level', 'info',
     ...args,
   ];
-  const child = spawn(process.execPath, fullArgs, { env: childEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, fullArgs, { cwd: options.cwd, env: childEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
   running.add(child);
   const events = new EventEmitter();
   events.setMaxListeners(0);
@@ -248,10 +272,10 @@ export async function startBinary(
         timeoutMs: startTimeoutMs,
         what: `"listening" with tls=${tls}`,
       });
-    const [plain, secure] = await Promise.all([listening(false), listening(true)]);
+    const [plain, secure] = await Promise.all([listening(false), tlsMode === 'none' ? null : listening(true)]);
     return {
       httpPort: plain.port as number,
-      tlsPort: secure.port as number,
+      tlsPort: (secure?.port as number | undefined) ?? 0,
       caPem,
       certDir,
       process: child,
@@ -263,6 +287,7 @@ export async function startBinary(
       waitForLog,
       stop,
       kill,
+      closeStdout: () => child.stdout!.destroy(),
     };
   } catch (error) {
     kill();
@@ -277,11 +302,19 @@ export interface RunResult {
   stderr: string;
 }
 
-/** Runs the binary to completion (for --help, bad flags); SIGKILLed after `timeoutMs`. */
-export function runBinary(args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 10_000): Promise<RunResult> {
+/**
+ * Runs the binary to completion (for --help, bad flags); SIGKILLed after `timeoutMs`.
+ * `binary` and `cwd` as in StartOptions.
+ */
+export function runBinary(
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+  timeoutMs = 10_000,
+  { binary = BINARY, cwd }: Pick<StartOptions, 'binary' | 'cwd'> = {},
+): Promise<RunResult> {
   assertBuilt();
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BINARY, ...args], { env: childEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [binary, ...args], { cwd, env: childEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
     running.add(child);
     let stdout = '';
     let stderr = '';
@@ -303,4 +336,19 @@ export function runBinary(args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs
       resolve({ code, signal, stdout, stderr });
     });
   });
+}
+
+/**
+ * A copy of the built binary in a fresh package root (its `dist/` and
+ * package.json copied, its `node_modules` linked), with no `certs/` yet: for tests of paths that hang
+ * off the package root. Returns the root; the binary is `<root>/dist/cli/main.js`.
+ */
+export function copyPackage(): string {
+  assertBuilt();
+  const root = makeTempDir('trident-package-');
+  cpSync(join(ROOT, 'dist'), join(root, 'dist'), { recursive: true });
+  // "type": "module" makes dist/*.js ES modules.
+  cpSync(join(ROOT, 'package.json'), join(root, 'package.json'));
+  symlinkSync(join(ROOT, 'node_modules'), join(root, 'node_modules'), 'dir');
+  return root;
 }
