@@ -1,7 +1,7 @@
 /**
  * Turns tap's TAP output of test/interop/*.test.ts into docs/interop.md.
  * Matrix cells are the subtests named as test/helpers/interop/cell.ts writes them:
- *   peer=<name> version=<v> direction=<d> transport=<t> deflate=<x> [variant=<v>] [deviation=<rfc>]
+ *   peer=<name> version=<v> direction=<d> transport=<t> deflate=<x> [variant=<v>] [deviation=<rfc>] [case words]
  * Every other interop file is reported by its own pass/fail line.
  */
 
@@ -18,11 +18,16 @@ export const DEVIATIONS = {
 
 function parseCell(name) {
   const cell = {};
-  for (const field of name.split(' ')) {
-    const at = field.indexOf('=');
-    if (at <= 0) return null;
-    cell[field.slice(0, at)] = field.slice(at + 1);
+  const fields = name.split(' ');
+  let i = 0;
+  for (; i < fields.length; i++) {
+    const at = fields[i].indexOf('=');
+    if (at <= 0) break;
+    cell[fields[i].slice(0, at)] = fields[i].slice(at + 1);
   }
+  // Words after the key=value fields describe the case (the quic-go cells: `… deflate=off ping/pong`).
+  const rest = fields.slice(i).join(' ');
+  if (rest !== '') cell.variant = cell.variant === undefined ? rest : `${cell.variant} ${rest}`;
   return cell.peer && cell.direction && cell.transport ? cell : null;
 }
 

@@ -14,6 +14,7 @@ const TAP = `TAP version 14
     ok 3 - peer=p3 version=2 direction=trident->server transport=h3 deflate=on # SKIP no peer
     ok 4 - peer=p4 version=3 direction=trident->server transport=h1 deflate=params variant=x deviation=RFC7692-7.1.2.1 # time=1ms
     ok 5 - an ordinary subtest
+    ok 6 - peer=quic-go version=0.29.0 direction=client->trident transport=h3 deflate=off echo 64 KiB binary # time=3ms
 not ok 1 - test/interop/a.test.ts # time=9ms
 ok 2 - test/interop/b.test.ts # time=9ms
 `;
@@ -27,8 +28,11 @@ t.test('parseTap finds cells, results and files', async (t) => {
       ['p2', 'fail'],
       ['p3', 'skip'],
       ['p4', 'pass'],
+      ['quic-go', 'pass'],
     ],
   );
+  t.equal(cells[4].variant, 'echo 64 KiB binary', 'words after the fields name the case');
+  t.equal(cells[4].transport, 'h3');
   t.equal(cells[0].variant, 'tls,client_max_window_bits=9', 'a value runs to the next space and may hold "="');
   t.equal(cells[0].version, '1.0-1');
   t.equal(cells[3].deviation, 'RFC7692-7.1.2.1');
@@ -40,7 +44,7 @@ t.test('parseTap finds cells, results and files', async (t) => {
 
 t.test('renderReport counts deviations apart and skips as failures', async (t) => {
   const text = renderReport(parseTap(TAP), { date: '2026-12-05', commit: 'abc1234', node: 'v20' });
-  t.ok(text.includes('**3 cells: 1 passed, 2 failed.**'), 'p1 passed; p2 failed; p3 skipped counts as failed; p4 is a deviation');
+  t.ok(text.includes('**4 cells: 2 passed, 2 failed.**'), 'p1 passed; p2 failed; p3 skipped counts as failed; p4 is a deviation');
   t.ok(text.includes('| p1 | 1.0-1 | client->trident | h2 | params | tls,client_max_window_bits=9 | ✅ pass | 2026-12-05 | abc1234 |'));
   t.ok(text.includes('**p4 3**'), 'the deviation is listed under what peers get wrong');
 });
