@@ -338,19 +338,19 @@ async function main() {
       record(c, rowId, run, result);
     }
   };
-  const memoryRun = async (run, c) => {
+  // Memory and soak rows: each on a fresh server, so that only this row's connections are in its memory.
+  const freshServerRun = async (run, c, measureRow) => {
     for (const rowId of c.rows.filter(rowUsable)) {
       const row = ROWS[rowId];
       let result;
       let server = null;
       try {
         await waitQuiet();
-        // A fresh server: only this test's connections are in its memory.
         server = await spawnServer(row.server);
         const target = { port: server.port, tls: row.transport !== 'h1', raw: Boolean(row.raw) };
-        result = await runMemory({ row, server, target, conns: c.conns, size: c.size });
-        if (result.conns < result.requested) notes.push(`${c.id} ${rowId}: ${result.requested} connections requested, ${result.conns} opened (${result.limitError})`);
-        progress(run, c, rowId, `${fmt(result.bytesPerConn / 1024, 2)} KiB per connection (RSS), heap ${fmt(result.heapBytesPerConn / 1024, 2)} KiB, ${result.conns} connections`);
+        let text;
+        ({ result, text } = await measureRow(c, row, server, target, rowId));
+        progress(run, c, rowId, text);
       } catch (error) {
         result = { errors: [String(error?.stack ?? error)] };
         progress(run, c, rowId, `FAILED: ${error?.message ?? error}`);
@@ -362,50 +362,36 @@ async function main() {
       record(c, rowId, run, result);
     }
   };
-  // One run per soak row, each on a fresh server (its RSS and fds are the measurement).
-  const soakRun = async (c) => {
-    for (const rowId of c.rows.filter(rowUsable)) {
-      const row = ROWS[rowId];
-      let result;
-      let server = null;
-      try {
-        await waitQuiet();
-        server = await spawnServer(row.server);
-        const target = { port: server.port, tls: row.transport !== 'h1', raw: false };
-        result = await runSoak({
-          row,
-          server,
-          target,
-          population: c.conns,
-          durationMs: c.durationMs,
-          churnPerSec: c.conns / 100,
-          echoPerSec: c.conns / 20,
-          onProgress: (text) => console.log(`      ${c.id}: ${text}`),
-        });
-        const mib = (bytes) => (bytes / 2 ** 20).toFixed(1);
-        progress(
-          0,
-          c,
-          rowId,
-          `${result.pass ? 'PASS' : 'FAIL'}  RSS ${mib(result.baselineRss)} → peak ${mib(result.peakRss)} → end ${mib(result.endRss)} MiB (${result.rssDelta >= 0 ? '+' : ''}${mib(result.rssDelta)}, bound +${mib(result.rssBound)}; heap ${mib(result.baselineHeap)} → ${mib(result.endHeap)}, external ${mib(result.baselineExternal)} → ${mib(result.endExternal)}), ` +
-            `fds ${result.baselineFds} → peak ${result.peakFds} → end ${result.endFds}; ${result.opened} opened, ${result.closedClean} closed cleanly, ${result.aborted} aborted`,
-        );
-      } catch (error) {
-        result = { errors: [String(error?.stack ?? error)] };
-        progress(0, c, rowId, `FAILED: ${error?.message ?? error}`);
-      } finally {
-        await server?.stop();
-        if (server) allServers.delete(server);
-      }
-      for (const message of result.errors ?? []) failures.push(`${c.id} ${rowId}: ${message}`);
-      record(c, rowId, 0, result);
-    }
+  const measureMemory = async (c, row, server, target, rowId) => {
+    const result = await runMemory({ row, server, target, conns: c.conns, size: c.size });
+    if (result.conns < result.requested) notes.push(`${c.id} ${rowId}: ${result.requested} connections requested, ${result.conns} opened (${result.limitError})`);
+    return { result, text: `${fmt(result.bytesPerConn / 1024, 2)} KiB per connection (RSS), heap ${fmt(result.heapBytesPerConn / 1024, 2)} KiB, ${result.conns} connections` };
+  };
+  const measureSoak = async (c, row, server, target) => {
+    const result = await runSoak({
+      row,
+      server,
+      target,
+      population: c.conns,
+      durationMs: c.durationMs,
+      churnPerSec: c.conns / 100,
+      echoPerSec: c.conns / 20,
+      onProgress: (text) => console.log(`      ${c.id}: ${text}`),
+    });
+    const mib = (bytes) => (bytes / 2 ** 20).toFixed(1);
+    const text =
+      `${result.pass ? 'PASS' : 'FAIL'}  RSS ${mib(result.baselineRss)} → peak ${mib(result.peakRss)} → end ${mib(result.endRss)} MiB ` +
+      `(${result.rssDelta >= 0 ? '+' : ''}${mib(result.rssDelta)}, bound +${mib(result.rssBound)}; heap ${mib(result.baselineHeap)} → ${mib(result.endHeap)}, ` +
+      `external ${mib(result.baselineExternal)} → ${mib(result.endExternal)}), fds ${result.baselineFds} → peak ${result.peakFds} → end ${result.endFds}; ` +
+      `${result.opened} opened, ${result.closedClean} closed cleanly, ${result.aborted} aborted`;
+    return { result, text };
   };
   for (let run = 0; run < options.runs; run++) for (const c of echoCases) await measureRun(run, c);
-  for (let run = 0; run < options.memRuns; run++) for (const c of memoryCases) await memoryRun(run, c);
+  for (let run = 0; run < options.memRuns; run++) for (const c of memoryCases) await freshServerRun(run, c, measureMemory);
   for (let run = 0; run < options.runs; run++) for (const c of handshakeCases) await measureRun(run, c);
   // Last: the soak leaves many closed TCP connections in TIME_WAIT behind it.
-  for (const c of soakCases) await soakRun(c);
+  // One run per soak row (its RSS and fds over minutes are the measurement).
+  for (const c of soakCases) await freshServerRun(0, c, measureSoak);
 
   for (const server of live.values()) await server.stop();
   live.clear();

@@ -7,7 +7,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CLOSE_FRAME, messagePlan } from './frames.mjs';
 import { closeH3Session, openH3Session, openH3Stream, resetH3Stream } from './h3.mjs';
-import { EchoConn, Load } from './load.mjs';
+import { EchoConn, Load, waitFor } from './load.mjs';
 import { destroySession, openH1, openH2Session, openH2Stream, resetSocket, resetStream } from './transports.mjs';
 
 export const MiB = 1024 * 1024;
@@ -209,10 +209,19 @@ export async function runSoak({ row, server, target, population, durationMs, chu
   const replacing = [];
   let refill = Promise.resolve();
   let refilling = false;
+  // Rates as credit over the time that really passed (a tick on a busy machine is longer than tickMs).
+  let closeCredit = 0;
+  let echoCredit = 0;
+  let lastTick = started;
   while (performance.now() - started < durationMs) {
     await sleep(tickMs);
+    const now = performance.now();
+    closeCredit += (churnPerSec * (now - lastTick)) / 1000;
+    echoCredit += (echoPerSec * (now - lastTick)) / 1000;
+    lastTick = now;
     // Churn: close some (a share aborted), open as many new ones.
-    const closes = Math.round((churnPerSec * tickMs) / 1000);
+    const closes = Math.floor(closeCredit);
+    closeCredit -= closes;
     const candidates = [...pop.open].filter((ws) => !ws.closing);
     for (let i = 0; i < closes && candidates.length > 0; i++) {
       const ws = candidates.splice(Math.floor(Math.random() * candidates.length), 1)[0];
@@ -223,7 +232,8 @@ export async function runSoak({ row, server, target, population, durationMs, chu
       }
     }
     // Light traffic: a 64-byte message on a few sessions, echoed back.
-    const echoes = Math.round((echoPerSec * tickMs) / 1000);
+    const echoes = Math.floor(echoCredit);
+    echoCredit -= echoes;
     for (let i = 0; i < echoes && candidates.length > 0; i++) {
       const ws = candidates[Math.floor(Math.random() * candidates.length)];
       if (ws.conn.inflight === 0 && !ws.closing) {
@@ -305,12 +315,3 @@ export async function runSoak({ row, server, target, population, durationMs, chu
 }
 
 const mib = (bytes) => (bytes / MiB).toFixed(1);
-
-async function waitFor(predicate, timeoutMs) {
-  const deadline = performance.now() + timeoutMs;
-  while (!predicate()) {
-    if (performance.now() > deadline) return false;
-    await sleep(20);
-  }
-  return true;
-}
