@@ -24,7 +24,7 @@ import { backgroundCores, machineBusyUs } from './lib/system.mjs';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const HELP = `Usage: node scripts/bench/run.mjs [options]     (npm run bench -- [options])
 
-  --quick              a 1-2 minute subset (2 runs, shorter windows, 2,000 idle connections)
+  --quick              a 3-4 minute subset (2 runs, shorter windows, 2,000 idle connections, 30 s soaks of 2,000 sessions)
   --only a,b           only cases whose id or group matches (e.g. echo-h1-1k-100, echo-h2, memory, handshake)
   --runs N             runs per case (default 3; --quick 2)
   --duration MS        measurement window per run (default 1250; --quick 1000)

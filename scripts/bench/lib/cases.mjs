@@ -113,7 +113,7 @@ const H2 = ['trident-h2', 'raw-h2'];
 const WSS = ['trident-wss', 'ws-wss'];
 const DEFLATE = ['trident-deflate', 'ws-deflate'];
 
-/** The full matrix (about 10 minutes on 2 cores with 3 runs) or the --quick subset. */
+/** The full matrix (about 10 minutes on 2 cores with 3 runs, then 3 soaks of 5 minutes) or the --quick subset. */
 export function buildCases({ quick, memConns, soakConns = 10000, soakSeconds = 300, h3 = { available: false, reason: 'HTTP/3: not available yet' } }) {
   const cases = [];
   const sizes = quick ? [64, KiB, 64 * KiB] : [64, KiB, 64 * KiB, MiB];

@@ -297,7 +297,7 @@ const HOW_TO = `## How to read
 
 \`\`\`sh
 npm run bench                                   # build, then the full matrix (~10 min) and the soak rows (~20 min); rewrites docs/benchmarks.*
-npm run bench -- --quick                        # ~1-2 min subset, written to bench-results/
+npm run bench -- --quick                        # ~3-4 min subset, written to bench-results/
 npm run bench -- --only echo-h1-1k-100,memory   # some cases (see --list), written to bench-results/
 npm run bench -- --only soak --soak-seconds 30  # the soak rows, shorter (default 300 s each)
 npm run bench -- --only echo-h1-1k-100 --profile trident      # + CPU profile of the trident server process
