@@ -181,8 +181,8 @@ export async function runSoak({ row, server, target, population, durationMs, chu
   const streamsOver = row.transport !== 'h1';
   const sampleGc = async () => {
     // After two full GCs (the server runs with --expose-gc): what is left is held, not garbage.
-    const { heapUsed, external, arrayBuffers } = await server.request('mem', 60000);
-    return { ...processSample(server.pid), heapUsed, external, arrayBuffers };
+    const { heapUsed, external, arrayBuffers, connections: serverConnections } = await server.request('mem', 60000);
+    return { ...processSample(server.pid), heapUsed, external, arrayBuffers, serverConnections };
   };
 
   // Warm-up: the whole population once, so code, pools and heap reach their working size; then the baseline.
@@ -265,9 +265,11 @@ export async function runSoak({ row, server, target, population, durationMs, chu
   // Echoes still in flight come back before the end.
   await waitFor(() => [...pop.open].every((ws) => ws.conn.inflight === 0), 10000);
   await pop.closeAll();
-  const serverConnections = await server.waitConnections(0, 15000);
+  const serverConnectionsAtClose = await server.waitConnections(0, 15000);
   await sleep(settleMs);
   const end = await sampleGc();
+  // Still counted after the settle period: sessions the server never let go.
+  const serverConnections = end.serverConnections;
   samples.push({ t: Math.round(performance.now() - started), ...end, open: 0 });
 
   const rssBound = Math.max(SOAK_BOUNDS.rssSlackBytes, SOAK_BOUNDS.rssSlackShare * baseline.rss);
@@ -277,7 +279,7 @@ export async function runSoak({ row, server, target, population, durationMs, chu
   const errors = [...load.errors];
   if (rssDelta > rssBound) errors.push(`RSS ${mib(rssDelta)} MiB above the baseline after all sessions closed (bound ${mib(rssBound)} MiB)`);
   if (Math.abs(fdDelta) > SOAK_BOUNDS.fdSlack) errors.push(`${fdDelta} fds against the baseline after all sessions closed (bound ±${SOAK_BOUNDS.fdSlack})`);
-  if (serverConnections !== 0) errors.push(`server still counts ${serverConnections} connections after all closed`);
+  if (serverConnections !== 0) errors.push(`server still counts ${serverConnections} connections ${settleMs / 1000} s after all closed (${serverConnectionsAtClose} 15 s after the close began)`);
   const unanswered = stats.echoesSent - stats.echoesLost - load.total;
   if (unanswered !== 0) errors.push(`${unanswered} echoes unanswered on sessions that stayed open`);
   if (errorCount > 0) errors.push(`session errors: ${Object.entries(stats.errors).map(([k, v]) => `${k} ×${v}`).join(', ')} (${stats.errorSamples.slice(0, 3).join('; ')})`);
@@ -307,6 +309,7 @@ export async function runSoak({ row, server, target, population, durationMs, chu
     echoesReceived: load.total,
     echoesLost: stats.echoesLost,
     sessionErrors: stats.errors,
+    serverConnectionsAtClose,
     serverConnections,
     pass: rssDelta <= rssBound && Math.abs(fdDelta) <= SOAK_BOUNDS.fdSlack && serverConnections === 0,
     samples,
