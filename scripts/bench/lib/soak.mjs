@@ -39,7 +39,8 @@ class Population {
 
   error(kind, error) {
     this.stats.errors[kind] = (this.stats.errors[kind] ?? 0) + 1;
-    if (this.stats.errorSamples.length < 10) this.stats.errorSamples.push(`${kind}: ${error?.message ?? error}`);
+    this.stats.lastError = `${kind}: ${error?.message ?? error}`;
+    if (this.stats.errorSamples.length < 10) this.stats.errorSamples.push(this.stats.lastError);
   }
 
   async openConnection() {
@@ -160,13 +161,15 @@ class Population {
     await waitFor(() => this.open.size === 0, 10000);
   }
 
-  /** Opens until `population` are open, `parallel` handshakes at a time. */
-  async fill(population, parallel = 200) {
+  /** Opens until `population` are open, `parallel` handshakes at a time, for at most `timeoutMs`. */
+  async fill(population, { parallel = 200, timeoutMs = 180000 } = {}) {
+    const deadline = performance.now() + timeoutMs;
     const workers = Array.from({ length: parallel }, async () => {
       // A failed open is counted; back off a little so a refusing server is not hammered.
-      while (this.open.size + this.opening < population) if (!(await this.openOne())) await sleep(100);
+      while (this.open.size + this.opening < population && performance.now() < deadline) if (!(await this.openOne())) await sleep(100);
     });
     await Promise.all(workers);
+    if (this.open.size < population) throw new Error(`only ${this.open.size} of ${population} sessions open after ${timeoutMs / 1000} s (first: ${this.stats.errorSamples[0]}; last: ${this.stats.lastError})`);
   }
 }
 
@@ -248,7 +251,7 @@ export async function runSoak({ row, server, target, population, durationMs, chu
     }
     if (!refilling) {
       refilling = true;
-      refill = pop.fill(population, 50).finally(() => (refilling = false));
+      refill = pop.fill(population, { parallel: 50 }).catch((error) => pop.error('refill', error)).finally(() => (refilling = false));
     }
     if (performance.now() - lastSample >= 1000) {
       lastSample = performance.now();
