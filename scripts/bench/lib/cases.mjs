@@ -2,6 +2,7 @@
 // reaches it), the case matrix, the pairs compared in each run, and the
 // targets of issue #5.
 import { INTERNET_PACKETS } from './servers.mjs';
+import { soakConnections } from './soak.mjs';
 
 /** A row is one server under test as seen through one client transport. */
 export const ROWS = {
@@ -181,8 +182,9 @@ export function buildCases({ quick, memConns, soakConns = 10000, soakSeconds = 3
     label: `${soakConns} sessions ${over} for ${soakSeconds} s, ${soakConns / 100}/s replaced (30% aborted), ${soakConns / 20} echoes/s`,
   });
   cases.push(soak('h1', 'trident-h1', 'over HTTP/1.1 ws://'));
-  cases.push(soak('h2', 'trident-h2', 'as HTTP/2 streams over 10 TLS connections (one replaced every 20 s)'));
-  if (h3.available) cases.push(soak('h3', 'trident-h3-soak', 'as HTTP/3 streams over 10 QUIC connections (one replaced every 20 s)'));
+  const over = soakConnections(soakConns);
+  cases.push(soak('h2', 'trident-h2', `as HTTP/2 streams over ${over} TLS connections (one replaced every 20 s)`));
+  if (h3.available) cases.push(soak('h3', 'trident-h3-soak', `as HTTP/3 streams over ${over} QUIC connections (one replaced every 20 s)`));
   if (!h3.available) {
     cases.push({ id: 'h3', group: 'h3', kind: 'h3', rows: ['trident-h3'], available: false, label: h3.reason });
   } else {

@@ -273,7 +273,7 @@ const HOW_TO = `## How to read
   replaces 1% of it per second (30% aborted: TCP RST, RST_STREAM(CANCEL),
   RESET_STREAM; the rest with the close handshake) while 5% per second echo
   one 64-byte message. HTTP/2 and HTTP/3 carry the sessions as streams over
-  10 connections, one of which is replaced every 20 s (alternately after
+  connections of at most 500 streams (20 for 10,000), one of which is replaced every 20 s (alternately after
   closing its streams cleanly and with its streams still open). The HTTP/3 server raises
   \`maxHandshakesPerAddress\` and \`retryRatePerAddress\` to the server-wide
   1,000, since every connection of the load generator comes from 127.0.0.1.

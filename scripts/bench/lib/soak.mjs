@@ -14,6 +14,13 @@ export const MiB = 1024 * 1024;
 /** Pass bounds: RSS back within max(20 MiB, 10% of the baseline); fds back to the baseline ± 2. */
 export const SOAK_BOUNDS = { rssSlackBytes: 20 * MiB, rssSlackShare: 0.1, fdSlack: 2 };
 
+/**
+ * HTTP/2 and HTTP/3 connections for a population of streams: at most 500
+ * streams each, half the servers' default of 1,000 concurrent streams, so that
+ * streams still closing do not hold back the new ones.
+ */
+export const soakConnections = (population) => Math.max(2, Math.ceil(population / 500));
+
 /** The server's resident set and open descriptors, read from /proc (Linux). */
 export function processSample(pid) {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
@@ -177,7 +184,7 @@ class Population {
  * One soak of `durationMs` on one transport. Returns the samples, the counts
  * and whether RSS and fds came back (see SOAK_BOUNDS).
  */
-export async function runSoak({ row, server, target, population, durationMs, churnPerSec, echoPerSec, abortShare = 0.3, connections = 10, connectionChurnMs = 20000, settleMs = 5000, onProgress = () => {} }) {
+export async function runSoak({ row, server, target, population, durationMs, churnPerSec, echoPerSec, abortShare = 0.3, connections = soakConnections(population), connectionChurnMs = 20000, settleMs = 5000, onProgress = () => {} }) {
   const load = new Load(messagePlan(64), { window: 1 });
   const stats = { opened: 0, closedClean: 0, aborted: 0, droppedWithConnection: 0, connectionsOpened: 0, echoesSent: 0, echoesLost: 0, errors: {}, errorSamples: [] };
   const pop = new Population({ row, target, load, stats });
