@@ -14,6 +14,7 @@ import { messagePlan } from './lib/frames.mjs';
 import { h3Status } from './lib/h3.mjs';
 import { runReceiver } from './lib/receiver.mjs';
 import { runEcho, runHandshakes, runMemory } from './lib/load.mjs';
+import { runSoak } from './lib/soak.mjs';
 import { formatProfile, summarizeProfile } from './lib/profile.mjs';
 import { renderMarkdown, renderSvg, shortNumber } from './lib/report.mjs';
 import { ServerProcess, hasTaskset, pinSelf } from './lib/servers.mjs';
@@ -23,19 +24,21 @@ import { backgroundCores, machineBusyUs } from './lib/system.mjs';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const HELP = `Usage: node scripts/bench/run.mjs [options]     (npm run bench -- [options])
 
-  --quick              a 1-2 minute subset (2 runs, shorter windows, 2,000 idle connections)
+  --quick              a 3-4 minute subset (2 runs, shorter windows, 2,000 idle connections, 30 s soaks of 2,000 sessions)
   --only a,b           only cases whose id or group matches (e.g. echo-h1-1k-100, echo-h2, memory, handshake)
   --runs N             runs per case (default 3; --quick 2)
   --duration MS        measurement window per run (default 1250; --quick 1000)
   --warmup MS          warm-up before each window (default 400; --quick 300)
   --mem-conns N        idle connections for the memory cases (default 10000; --quick 2000)
   --mem-runs N         runs of the memory cases, each on a fresh server (default 2; --quick 1; at most --runs)
+  --soak-seconds N     how long each soak row churns (default 300; --quick 30)
+  --soak-conns N       sessions kept open in each soak row (default 10000; --quick 2000)
   --out DIR            where partial runs write (default bench-results/)
   --write-docs         write docs/benchmarks.* even for a partial run
   --no-write           write nothing, print only
   --profile P1,P2      run these server processes with --cpu-prof (trident, trident-tls, ws, ...); prints top self time
   --no-pin             do not pin processes to cores
-  --time-limit SEC     abort after this long (default 1500; --quick 600)
+  --time-limit SEC     abort after this long (default 1500; --quick 600; each plus 3 × (soak seconds + 180))
   --retries N          measure a window again when other processes were busy (default 2 retries)
   --noise CORES        what counts as busy: other processes' CPU during a window (default 0.25 core)
   --retry-budget SEC   total time all those retries may take (default 60; --quick 20)
@@ -45,7 +48,7 @@ const HELP = `Usage: node scripts/bench/run.mjs [options]     (npm run bench -- 
 `;
 
 function parseArgs(argv) {
-  const options = { render: null, quietWait: null, memRuns: null, retries: 2, noise: 0.25, retryBudget: null, quick: false, only: null, runs: null, duration: null, warmup: null, memConns: null, out: null, writeDocs: false, write: true, profile: [], pin: true, timeLimit: null, list: false };
+  const options = { render: null, quietWait: null, memRuns: null, retries: 2, noise: 0.25, retryBudget: null, quick: false, only: null, runs: null, duration: null, warmup: null, memConns: null, soakSeconds: null, soakConns: null, out: null, writeDocs: false, write: true, profile: [], pin: true, timeLimit: null, list: false };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     const value = () => {
@@ -65,6 +68,8 @@ function parseArgs(argv) {
       case '--warmup': options.warmup = number(); break;
       case '--mem-conns': options.memConns = Math.floor(number()); break;
       case '--mem-runs': options.memRuns = Math.floor(number()); break;
+      case '--soak-seconds': options.soakSeconds = number(); break;
+      case '--soak-conns': options.soakConns = Math.floor(number()); break;
       case '--out': options.out = value(); break;
       case '--write-docs': options.writeDocs = true; break;
       case '--no-write': options.write = false; break;
@@ -91,7 +96,10 @@ function parseArgs(argv) {
   options.warmup ??= options.quick ? 300 : 400;
   options.memConns ??= options.quick ? 2000 : 10000;
   options.memRuns = Math.min(options.runs, options.memRuns ?? (options.quick ? 1 : 2));
-  options.timeLimit ??= options.quick ? 600 : 1500;
+  options.soakSeconds ??= options.quick ? 30 : 300;
+  options.soakConns ??= options.quick ? 2000 : 10000;
+  // Each of the three soak rows churns for --soak-seconds, plus its fill, warm-up and settling.
+  options.timeLimit ??= (options.quick ? 600 : 1500) + 3 * (options.soakSeconds + 180);
   options.retryBudget ??= options.quick ? 20 : 60;
   options.quietWait ??= options.quick ? 20 : 120;
   options.partial = options.quick || options.only !== null || options.profile.length > 0;
@@ -148,7 +156,7 @@ async function main() {
     return 0;
   }
   const h3 = await h3Status();
-  const allCases = buildCases({ quick: options.quick, memConns: options.memConns, h3 });
+  const allCases = buildCases({ quick: options.quick, memConns: options.memConns, soakConns: options.soakConns, soakSeconds: options.soakSeconds, h3 });
   const cases = filterCases(allCases, options.only);
   if (options.list) {
     for (const c of allCases) console.log(`${c.id.padEnd(22)} ${c.group.padEnd(10)} ${c.rows.join(', ').padEnd(34)} ${c.label}`);
@@ -226,9 +234,11 @@ async function main() {
 
   const measureCases = cases.filter((c) => c.kind === 'echo' || c.kind === 'handshake' || c.kind === 'receiver');
   const memoryCases = cases.filter((c) => c.kind === 'memory');
+  const soakCases = cases.filter((c) => c.kind === 'soak');
   const total =
     options.runs * measureCases.reduce((n, c) => n + c.rows.filter(rowUsable).length, 0) +
-    options.memRuns * memoryCases.reduce((n, c) => n + c.rows.filter(rowUsable).length, 0);
+    options.memRuns * memoryCases.reduce((n, c) => n + c.rows.filter(rowUsable).length, 0) +
+    soakCases.reduce((n, c) => n + c.rows.filter(rowUsable).length, 0);
   let done = 0;
   const progress = (run, c, rowId, text) => {
     done++;
@@ -328,19 +338,19 @@ async function main() {
       record(c, rowId, run, result);
     }
   };
-  const memoryRun = async (run, c) => {
+  // Memory and soak rows: each on a fresh server, so that only this row's connections are in its memory.
+  const freshServerRun = async (run, c, measureRow) => {
     for (const rowId of c.rows.filter(rowUsable)) {
       const row = ROWS[rowId];
       let result;
       let server = null;
       try {
         await waitQuiet();
-        // A fresh server: only this test's connections are in its memory.
         server = await spawnServer(row.server);
         const target = { port: server.port, tls: row.transport !== 'h1', raw: Boolean(row.raw) };
-        result = await runMemory({ row, server, target, conns: c.conns, size: c.size });
-        if (result.conns < result.requested) notes.push(`${c.id} ${rowId}: ${result.requested} connections requested, ${result.conns} opened (${result.limitError})`);
-        progress(run, c, rowId, `${fmt(result.bytesPerConn / 1024, 2)} KiB per connection (RSS), heap ${fmt(result.heapBytesPerConn / 1024, 2)} KiB, ${result.conns} connections`);
+        let text;
+        ({ result, text } = await measureRow(c, row, server, target, rowId));
+        progress(run, c, rowId, text);
       } catch (error) {
         result = { errors: [String(error?.stack ?? error)] };
         progress(run, c, rowId, `FAILED: ${error?.message ?? error}`);
@@ -352,9 +362,36 @@ async function main() {
       record(c, rowId, run, result);
     }
   };
+  const measureMemory = async (c, row, server, target, rowId) => {
+    const result = await runMemory({ row, server, target, conns: c.conns, size: c.size });
+    if (result.conns < result.requested) notes.push(`${c.id} ${rowId}: ${result.requested} connections requested, ${result.conns} opened (${result.limitError})`);
+    return { result, text: `${fmt(result.bytesPerConn / 1024, 2)} KiB per connection (RSS), heap ${fmt(result.heapBytesPerConn / 1024, 2)} KiB, ${result.conns} connections` };
+  };
+  const measureSoak = async (c, row, server, target) => {
+    const result = await runSoak({
+      row,
+      server,
+      target,
+      population: c.conns,
+      durationMs: c.durationMs,
+      churnPerSec: c.conns / 100,
+      echoPerSec: c.conns / 20,
+      onProgress: (text) => console.log(`      ${c.id}: ${text}`),
+    });
+    const mib = (bytes) => (bytes / 2 ** 20).toFixed(1);
+    const text =
+      `${result.pass ? 'PASS' : 'FAIL'}  RSS ${mib(result.baselineRss)} → peak ${mib(result.peakRss)} → end ${mib(result.endRss)} MiB ` +
+      `(${result.rssDelta >= 0 ? '+' : ''}${mib(result.rssDelta)}, bound +${mib(result.rssBound)}; heap ${mib(result.baselineHeap)} → ${mib(result.endHeap)}, ` +
+      `external ${mib(result.baselineExternal)} → ${mib(result.endExternal)}), fds ${result.baselineFds} → peak ${result.peakFds} → end ${result.endFds}; ` +
+      `${result.opened} opened, ${result.closedClean} closed cleanly, ${result.aborted} aborted`;
+    return { result, text };
+  };
   for (let run = 0; run < options.runs; run++) for (const c of echoCases) await measureRun(run, c);
-  for (let run = 0; run < options.memRuns; run++) for (const c of memoryCases) await memoryRun(run, c);
+  for (let run = 0; run < options.memRuns; run++) for (const c of memoryCases) await freshServerRun(run, c, measureMemory);
   for (let run = 0; run < options.runs; run++) for (const c of handshakeCases) await measureRun(run, c);
+  // Last: the soak leaves many closed TCP connections in TIME_WAIT behind it.
+  // One run per soak row (its RSS and fds over minutes are the measurement).
+  for (const c of soakCases) await freshServerRun(0, c, measureSoak);
 
   for (const server of live.values()) await server.stop();
   live.clear();
@@ -413,7 +450,7 @@ async function main() {
     schema: 1,
     generatedBy: `node scripts/bench/run.mjs ${process.argv.slice(2).join(' ')}`.trim(),
     machine,
-    options: { quick: options.quick, only: options.only, runs: options.runs, retries: options.retries, retryBudgetSec: options.retryBudget, quietWaitSec: options.quietWait, noiseCores: options.noise, warmupMs: options.warmup, durationMs: options.duration, memConns: options.memConns, memRuns: options.memRuns },
+    options: { quick: options.quick, only: options.only, runs: options.runs, retries: options.retries, retryBudgetSec: options.retryBudget, quietWaitSec: options.quietWait, noiseCores: options.noise, warmupMs: options.warmup, durationMs: options.duration, memConns: options.memConns, memRuns: options.memRuns, soakSeconds: options.soakSeconds, soakConns: options.soakConns },
     elapsedSec: (performance.now() - started) / 1000,
     waitedForQuietSec: quietWaitMs / 1000,
     retriesSec: retrySpentMs / 1000,

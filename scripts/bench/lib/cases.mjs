@@ -2,6 +2,7 @@
 // reaches it), the case matrix, the pairs compared in each run, and the
 // targets of issue #5.
 import { INTERNET_PACKETS } from './servers.mjs';
+import { soakConnections } from './soak.mjs';
 
 /** A row is one server under test as seen through one client transport. */
 export const ROWS = {
@@ -21,6 +22,8 @@ export const ROWS = {
   // The same with every datagram ≤ 1350 bytes as on an Internet path (the default
   // sends loopback peers 16 KiB datagrams, since the loopback MTU allows them).
   'trident-h3-1350': { server: 'trident-h3-1350', transport: 'h3', quic: INTERNET_PACKETS, label: 'trident-ws HTTP/3, 1350-byte datagrams' },
+  // The soak's HTTP/3 server: per-address QUIC admission limits raised (servers.mjs).
+  'trident-h3-soak': { server: 'trident-h3-soak', transport: 'h3', label: 'trident-ws HTTP/3 (QUIC), per-address limits raised' },
   // In-process micro rows: no server, no transport.
   'receiver-1-byte': { micro: true, chunkSize: 1, label: 'Receiver, 1-byte chunks' },
   'receiver-one-chunk': { micro: true, chunkSize: Infinity, label: 'Receiver, one chunk' },
@@ -99,6 +102,7 @@ export const GROUPS = {
     title: 'Frame reassembly (receiver only, in process): a masked payload from 1-byte chunks vs one chunk',
     pairs: [{ a: 'receiver-1-byte', b: 'receiver-one-chunk' }],
   },
+  soak: { title: 'Soak: a population of sessions with churn; server RSS and fds before and after', pairs: [] },
   h3: {
     title: 'HTTP/3 (RFC 9220, QUIC) beside HTTP/2 (same shapes)',
     pairs: [{ a: 'trident-h3', b: 'trident-h2' }, { a: 'trident-h3-1350', b: 'trident-h2', info: true }],
@@ -110,8 +114,8 @@ const H2 = ['trident-h2', 'raw-h2'];
 const WSS = ['trident-wss', 'ws-wss'];
 const DEFLATE = ['trident-deflate', 'ws-deflate'];
 
-/** The full matrix (about 10 minutes on 2 cores with 3 runs) or the --quick subset. */
-export function buildCases({ quick, memConns, h3 = { available: false, reason: 'HTTP/3: not available yet' } }) {
+/** The full matrix (about 10 minutes on 2 cores with 3 runs, then 3 soaks of 5 minutes) or the --quick subset. */
+export function buildCases({ quick, memConns, soakConns = 10000, soakSeconds = 300, h3 = { available: false, reason: 'HTTP/3: not available yet' } }) {
   const cases = [];
   const sizes = quick ? [64, KiB, 64 * KiB] : [64, KiB, 64 * KiB, MiB];
   const connCounts = quick ? [1, 100] : [1, 100, 1000];
@@ -167,6 +171,20 @@ export function buildCases({ quick, memConns, h3 = { available: false, reason: '
       label: `${memConns} idle ws:// connections with permessage-deflate after one 2 KiB echo`,
     });
   }
+  // Issue 11: sessions open and close for minutes; RSS and fds must come back.
+  const soak = (transport, rowId, over) => ({
+    id: `soak-${transport}`,
+    group: 'soak',
+    kind: 'soak',
+    rows: [rowId],
+    conns: soakConns,
+    durationMs: soakSeconds * 1000,
+    label: `${soakConns} sessions ${over} for ${soakSeconds} s, ${soakConns / 100}/s replaced (30% aborted), ${soakConns / 20} echoes/s`,
+  });
+  cases.push(soak('h1', 'trident-h1', 'over HTTP/1.1 ws://'));
+  const over = soakConnections(soakConns);
+  cases.push(soak('h2', 'trident-h2', `as HTTP/2 streams over ${over} TLS connections (one replaced every 20 s)`));
+  if (h3.available) cases.push(soak('h3', 'trident-h3-soak', `as HTTP/3 streams over ${over} QUIC connections (one replaced every 20 s)`));
   if (!h3.available) {
     cases.push({ id: 'h3', group: 'h3', kind: 'h3', rows: ['trident-h3'], available: false, label: h3.reason });
   } else {

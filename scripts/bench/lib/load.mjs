@@ -598,7 +598,7 @@ function h3Lifetime(session, target, { timeoutMs = 10000 } = {}) {
   );
 }
 
-async function waitFor(predicate, timeoutMs) {
+export async function waitFor(predicate, timeoutMs) {
   const deadline = performance.now() + timeoutMs;
   while (!predicate()) {
     if (performance.now() > deadline) return false;

@@ -100,6 +100,30 @@ function receiverTable(cases, report) {
   return lines.join('\n');
 }
 
+function soakTable(cases, report) {
+  const mib = (n) => (typeof n === 'number' ? (n / 2 ** 20).toFixed(1) : '—');
+  const signed = (n, f) => (typeof n === 'number' ? `${n >= 0 ? '+' : ''}${f(n)}` : '—');
+  const lines = [
+    '| Case | Server | RSS MiB: baseline → peak → end | end − baseline (bound) | fds: baseline → peak → end | sessions opened / closed cleanly / aborted | echoes | session errors | |',
+    '| --- | --- | --- | --: | --- | --: | --: | --- | --- |',
+  ];
+  for (const c of cases) {
+    for (const [rowId, r] of Object.entries(c.results)) {
+      const s = r.runs[0];
+      if (!s || s.baselineRss === undefined) {
+        lines.push(`| ${c.label} | ${report.rows[rowId].label} | failed | | | | | | ❌ |`);
+        continue;
+      }
+      const errors = Object.entries(s.sessionErrors ?? {}).map(([k, v]) => `${k} ×${v}`).join(', ') || 'none';
+      lines.push(
+        `| ${c.label} | ${report.rows[rowId].label} | ${mib(s.baselineRss)} → ${mib(s.peakRss)} → ${mib(s.endRss)} | ${signed(s.rssDelta, mib)} (≤ +${mib(s.rssBound)}) | ` +
+          `${s.baselineFds} → ${s.peakFds} → ${s.endFds} | ${s.opened} / ${s.closedClean} / ${s.aborted + (s.droppedWithConnection ?? 0)} | ${s.echoesReceived} of ${s.echoesSent} | ${errors} | ${s.pass && s.errors.length === 0 ? '✅' : '❌'} |`,
+      );
+    }
+  }
+  return lines.join('\n');
+}
+
 export function renderMarkdown(report) {
   const m = report.machine;
   const o = report.options;
@@ -176,7 +200,7 @@ export function renderMarkdown(report) {
       out.push(`${report.h3.reason}. Node has no QUIC client, so these rows are driven through trident's own QUIC/HTTP/3 client layer (the load generator is costlier here: see client CPU).`, '');
     }
     // One table per kind of measurement, in the order the cases came.
-    const tables = { echo: echoTable, handshake: handshakeTable, memory: memoryTable, receiver: receiverTable };
+    const tables = { echo: echoTable, handshake: handshakeTable, memory: memoryTable, receiver: receiverTable, soak: soakTable };
     for (const [kind, table] of Object.entries(tables)) {
       const ofKind = cases.filter((c) => c.kind === kind);
       if (ofKind.length === 0) continue;
@@ -243,6 +267,22 @@ const HOW_TO = `## How to read
   (\`--expose-gc\`), its RSS taken; then N connections open, each echoes one
   64-byte message and stays idle; after GC the RSS growth ÷ N is reported
   (JS heap and external memory beside it). HTTP/2: N streams, 1,000 per connection.
+- **Soak** (issue 11): per transport, a fresh server process; the load
+  generator opens the whole population once and closes it (warm-up), then
+  reads the baseline; opens the population again and for the set time
+  replaces 1% of it per second (30% aborted: TCP RST, RST_STREAM(CANCEL),
+  RESET_STREAM; the rest with the close handshake) while 5% per second echo
+  one 64-byte message. HTTP/2 and HTTP/3 carry the sessions as streams over
+  connections of at most 500 streams (20 for 10,000), one of which is replaced every 20 s (alternately after
+  closing its streams cleanly and with its streams still open). The HTTP/3 server raises
+  \`maxHandshakesPerAddress\` and \`retryRatePerAddress\` to the server-wide
+  1,000, since every connection of the load generator comes from 127.0.0.1.
+  RSS (\`VmRSS\` of \`/proc/<pid>/status\`) and open fds (\`/proc/<pid>/fd\`)
+  are read every second; baseline and end after two full GCs, the end once
+  every session closed and 5 s passed. A row passes when the end RSS is
+  within max(20 MiB, 10% of the baseline) of the baseline, the fds within ±2
+  and the server counts no connection. Sessions opened include the warm-up;
+  aborted includes streams dropped with their connection.
 - **Other processes.** The machine-wide busy time (\`/proc/stat\`) is sampled
   around every window; a window in which other processes used more than a
   quarter of a core is measured again (twice at most) and the quietest attempt
@@ -256,9 +296,10 @@ const HOW_TO = `## How to read
 ## How to re-run
 
 \`\`\`sh
-npm run bench                                   # build, then the full matrix (~10 min); rewrites docs/benchmarks.*
-npm run bench -- --quick                        # ~1-2 min subset, written to bench-results/
+npm run bench                                   # build, then the full matrix (~10 min) and the soak rows (~20 min); rewrites docs/benchmarks.*
+npm run bench -- --quick                        # ~3-4 min subset, written to bench-results/
 npm run bench -- --only echo-h1-1k-100,memory   # some cases (see --list), written to bench-results/
+npm run bench -- --only soak --soak-seconds 30  # the soak rows, shorter (default 300 s each)
 npm run bench -- --only echo-h1-1k-100 --profile trident      # + CPU profile of the trident server process
 npm run bench -- --only echo-h2-1k-4x25 --profile trident-tls # HTTP/2 (the TLS process serves wss:// and h2)
 node scripts/bench/run.mjs --help               # runs, durations, connection counts, output folder

@@ -13,6 +13,7 @@ export const METRICS = {
   handshake: ['perSec', 'cpuUsPerHandshake', 'serverCpuPct', 'clientCpuPct'],
   memory: ['bytesPerConn', 'heapBytesPerConn', 'externalBytesPerConn', 'conns'],
   receiver: ['msPerPayload', 'nsPerByte'],
+  soak: ['baselineRss', 'peakRss', 'endRss', 'rssDelta', 'baselineFds', 'peakFds', 'endFds', 'fdDelta', 'opened'],
 };
 
 /** Per row: every metric summarized over the runs. */
