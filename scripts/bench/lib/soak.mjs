@@ -11,8 +11,14 @@ import { EchoConn, Load, waitFor } from './load.mjs';
 import { destroySession, openH1, openH2Session, openH2Stream, resetSocket, resetStream } from './transports.mjs';
 
 export const MiB = 1024 * 1024;
-/** Pass bounds: RSS back within max(20 MiB, 10% of the baseline); fds back to the baseline ± 2. */
-export const SOAK_BOUNDS = { rssSlackBytes: 20 * MiB, rssSlackShare: 0.1, fdSlack: 2 };
+/**
+ * Pass bounds: RSS back within max(48 MiB, 10% of the baseline); fds back to
+ * the baseline ± 2. After peaks of 250-300 MiB the allocator keeps up to ~30 MiB
+ * of freed memory (HTTP/2 and HTTP/3 runs of 30 s to 5 min ended +8 to +29 MiB
+ * with the JS heap flat, and the excess did not grow with duration); a leak
+ * of a few KiB per session over ~50,000 sessions is far above that.
+ */
+export const SOAK_BOUNDS = { rssSlackBytes: 48 * MiB, rssSlackShare: 0.1, fdSlack: 2 };
 
 /**
  * HTTP/2 and HTTP/3 connections for a population of streams: at most 500
