@@ -15,3 +15,5 @@ export { DEFAULT_SESSION_LIMITS } from './session/options.js';
 export type { SessionLimits } from './session/options.js';
 export type { ByteChannel, ByteChannelEvents, TransportName } from './session/byte-channel.js';
 export { MessageEvent, CloseEvent, ErrorEvent } from './session/events.js';
+// HTTP/3 needs the prebuilt quiche binding (linux-x64): check before listen({ http3 }).
+export { quicAvailable, QuicUnavailableError } from './transports/http3/quic/binding.js';
