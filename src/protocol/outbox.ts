@@ -17,8 +17,6 @@ interface Entry {
   /** The encoded frame; null while the payload waits to be compressed. */
   bytes: Buffer | Buffer[] | null;
   callback: SendCallback | undefined;
-  /** A pong the session sent on its own, in answer to a ping. */
-  autoPong: boolean;
 }
 
 /**
@@ -43,7 +41,11 @@ export class Outbox {
   private readonly mask: boolean;
   private entries: Entry[] = [];
   private head = 0;
+  /** Entries before this index were encoded or handed to compression: each is looked at once. */
+  private compressScan = 0;
   private compressing: Entry | null = null;
+  /** Our answer to a ping that still waits here, if any (it takes the next ping's payload). */
+  private waitingPong: Entry | null = null;
   private closeQueued = false;
   private endRequested = false;
   private ended = false;
@@ -73,13 +75,13 @@ export class Outbox {
   /** Queues a data frame; with `compress`, its payload waits for `compressed()`. */
   message(opcode: number, payload: Buffer, fin: boolean, compress: boolean, callback?: SendCallback): void {
     this.assertOpen();
-    this.push(opcode, payload, fin, compress ? null : this.encode(opcode, payload, fin), callback, false);
+    this.push(opcode, payload, fin, compress ? null : this.encode(opcode, payload, fin), callback);
   }
 
   /** Queues a ping or pong (control frames may sit between data frames, RFC 6455 §5.4). */
   control(opcode: number, payload: Buffer, callback?: SendCallback): void {
     this.assertOpen();
-    this.push(opcode, payload, true, this.encode(opcode, payload, true), callback, false);
+    this.push(opcode, payload, true, this.encode(opcode, payload, true), callback);
   }
 
   /**
@@ -90,21 +92,20 @@ export class Outbox {
    */
   autoPong(payload: Buffer): void {
     if (this.closeQueued) return;
-    for (let i = this.entries.length - 1; i >= this.head; i--) {
-      const entry = this.entries[i]!;
-      if (!entry.autoPong) continue;
-      this.queuedBytes += payload.length - entry.payload.length;
-      entry.payload = payload;
-      entry.bytes = this.encode(Opcode.Pong, payload, true);
+    const waiting = this.waitingPong;
+    if (waiting !== null) {
+      this.queuedBytes += payload.length - waiting.payload.length;
+      waiting.payload = payload;
+      waiting.bytes = this.encode(Opcode.Pong, payload, true);
       return;
     }
-    this.push(Opcode.Pong, payload, true, this.encode(Opcode.Pong, payload, true), undefined, true);
+    this.waitingPong = this.push(Opcode.Pong, payload, true, this.encode(Opcode.Pong, payload, true), undefined);
   }
 
   /** Queues the close frame, the last frame of the session. */
   close(payload: Buffer): void {
     this.assertOpen();
-    this.push(Opcode.Close, payload, true, this.encode(Opcode.Close, payload, true), undefined, false);
+    this.push(Opcode.Close, payload, true, this.encode(Opcode.Close, payload, true), undefined);
     this.closeQueued = true;
   }
 
@@ -114,12 +115,14 @@ export class Outbox {
    */
   nextToCompress(): Buffer | null {
     if (this.compressing !== null) return null;
-    for (let i = this.head; i < this.entries.length; i++) {
+    for (let i = Math.max(this.compressScan, this.head); i < this.entries.length; i++) {
       const entry = this.entries[i]!;
       if (entry.bytes !== null) continue;
+      this.compressScan = i + 1;
       this.compressing = entry;
       return entry.payload;
     }
+    this.compressScan = this.entries.length;
     return null;
   }
 
@@ -138,9 +141,14 @@ export class Outbox {
     if (entry.bytes === null) return null;
     this.entries[this.head++] = undefined as unknown as Entry;
     if (this.head === this.entries.length) {
-      this.entries = [];
+      this.reset();
+    } else if (this.head >= 1024 && this.head * 2 >= this.entries.length) {
+      // A queue that never empties (a slow reader) drops its taken slots now and then: linear overall.
+      this.entries = this.entries.slice(this.head);
+      this.compressScan = Math.max(0, this.compressScan - this.head);
       this.head = 0;
     }
+    if (entry === this.waitingPong) this.waitingPong = null;
     this.queuedBytes -= entry.payload.length;
     return { bytes: entry.bytes, callback: entry.callback };
   }
@@ -148,6 +156,11 @@ export class Outbox {
   /** Asks for the end of the transport once every queued frame was taken. */
   requestEnd(): void {
     this.endRequested = true;
+  }
+
+  /** An end of the transport was asked for. */
+  get ending(): boolean {
+    return this.endRequested;
   }
 
   /** True once, when the transport should end now: an end was requested and nothing is left to take. */
@@ -168,12 +181,18 @@ export class Outbox {
       const callback = this.entries[i]!.callback;
       if (callback !== undefined) callbacks.push(callback);
     }
-    this.entries = [];
-    this.head = 0;
+    this.reset();
     this.compressing = null;
+    this.waitingPong = null;
     this.queuedBytes = 0;
     this.closeQueued = true;
     return callbacks;
+  }
+
+  private reset(): void {
+    this.entries = [];
+    this.head = 0;
+    this.compressScan = 0;
   }
 
   private push(
@@ -182,10 +201,11 @@ export class Outbox {
     fin: boolean,
     bytes: Buffer | Buffer[] | null,
     callback: SendCallback | undefined,
-    autoPong: boolean,
-  ): void {
-    this.entries.push({ opcode, fin, payload, bytes, callback, autoPong });
+  ): Entry {
+    const entry: Entry = { opcode, fin, payload, bytes, callback };
+    this.entries.push(entry);
     this.queuedBytes += payload.length;
+    return entry;
   }
 
   private assertOpen(): void {

@@ -107,3 +107,24 @@ t.test('drop() returns the callback of every frame not taken, and nothing more l
   t.ok(outbox.closing, 'a dropped outbox takes nothing new');
   t.throws(() => outbox.compressed(Buffer.alloc(1)), 'a compression that outlived the drop is refused');
 });
+
+t.test('a queue that never empties stays in order and keeps one waiting pong across its compactions', async (t) => {
+  const outbox = new Outbox({ mask: false });
+  const ids = (frames: Buffer[]): number[] =>
+    frames.filter((frame) => frame[0] !== 0x8a).map((frame) => frame[2]! | ((frame[1]! > 1 ? frame[3]! : 0) << 8));
+  const out: Buffer[] = [];
+  outbox.message(Opcode.Binary, Buffer.from([0]), true, false);
+  for (let i = 1; i <= 5000; i++) {
+    const compress = i % 3 === 0;
+    outbox.message(Opcode.Binary, Buffer.from([i & 0xff, i >> 8]), true, compress);
+    if (compress) outbox.compressed(outbox.nextToCompress()!); // "compressed" to itself
+    outbox.autoPong(Buffer.from(`p${i}`));
+    const frame = outbox.take()!; // the queue never empties while this runs
+    out.push(Array.isArray(frame.bytes) ? Buffer.concat(frame.bytes) : frame.bytes);
+  }
+  const rest = takeAll(outbox);
+  t.same([...ids(out), ...ids(rest)], Array.from({ length: 5001 }, (_, i) => i), 'every message, in order');
+  t.equal(rest.filter((frame) => frame[0] === 0x8a).length, 1, 'one pong waits, however many pings came');
+  t.same(rest.find((frame) => frame[0] === 0x8a)!.subarray(2).toString(), 'p5000', 'with the latest payload');
+  t.equal(outbox.queuedBytes, 0);
+});
