@@ -97,9 +97,14 @@ export interface ByteChannel {
   abort(error?: Error): void;
 }
 
-/** The error a write gets after the channel stopped sending (contract rule 2). */
-export function notWritable(): Error {
-  return Object.assign(new Error('the channel is no longer writable'), { code: 'ERR_CHANNEL_NOT_WRITABLE' });
+/**
+ * write() on a channel that stopped sending (contract rule 2): nothing is
+ * sent, the callback gets an error on a later tick, and there is no 'drain'
+ * to wait for.
+ */
+export function refuseWrite(callback?: WriteCallback): true {
+  if (callback) process.nextTick(callback, Object.assign(new Error('the channel is no longer writable'), { code: 'ERR_CHANNEL_NOT_WRITABLE' }));
+  return true;
 }
 
 /**

@@ -51,9 +51,10 @@ export interface SessionInit {
 const INPUT_HIGH_WATER_MARK = 64 * 1024;
 /**
  * Events (messages, control frames) one session handles before it yields the
- * event loop for a turn: a peer flooding tiny messages must not hold everyone
- * else for the whole 2 MiB (32 reads of 64 KiB) that libuv reads from one
- * socket per turn. Bulk transfers have few events and never reach it.
+ * event loop for one turn, counted from its last yield: a peer flooding tiny
+ * messages must not hold everyone else for the whole 2 MiB (32 reads of
+ * 64 KiB) that libuv reads from one socket per turn. A yield costs one
+ * pause/resume, so for ordinary traffic one per 1,024 messages is noise.
  */
 const EVENTS_BEFORE_YIELD = 1024;
 /** `send()` reports backpressure once this many bytes wait to be sent. */
@@ -155,7 +156,6 @@ export class WebSocket extends EventEmitter {
   private closeTimer: NodeJS.Timeout | null = null;
   private lingerTimer: NodeJS.Timeout | null = null;
   private inputFailed = false;
-  private transportEndRequested = false;
 
   private userPaused = false;
   private inflating = false;
@@ -517,8 +517,8 @@ export class WebSocket extends EventEmitter {
 
   // ---- receiving ------------------------------------------------------------
 
-  /** @internal The turn after a yield: carry on where pump() stopped. */
-  endYield(): void {
+  /** The turn after a yield: carry on where pump() stopped. */
+  private endYield(): void {
     this.yielding = false;
     this.eventsSinceYield = 0;
     this.pump();
@@ -546,11 +546,6 @@ export class WebSocket extends EventEmitter {
     let drained = false;
     try {
       while (!this.userPaused && !this.inflating && !this.yielding && !this.inputFailed && this.state !== WebSocket.CLOSED) {
-        if (++this.eventsSinceYield > EVENTS_BEFORE_YIELD) {
-          this.yielding = true;
-          setImmediate(resumeAfterYield, this);
-          break;
-        }
         let event: ReceiverEvent | null;
         try {
           event = this.receiver!.read();
@@ -563,6 +558,11 @@ export class WebSocket extends EventEmitter {
           break;
         }
         this.dispatch(event);
+        if (++this.eventsSinceYield >= EVENTS_BEFORE_YIELD) {
+          this.yielding = true;
+          setImmediate(() => this.endYield());
+          break;
+        }
       }
     } finally {
       this.pumping = false;
@@ -738,8 +738,7 @@ export class WebSocket extends EventEmitter {
 
   /** Ends our direction once everything queued (the close frame last) was handed to the channel. */
   private endTransport(): void {
-    if (this.transportEndRequested || this.channel === null) return;
-    this.transportEndRequested = true;
+    if (this.outbox.ending || this.channel === null) return;
     this.outbox.requestEnd();
     this.armCloseTimer();
     this.flush();
@@ -803,10 +802,6 @@ export class WebSocket extends EventEmitter {
 
 for (const [name, value] of [['CONNECTING', 0], ['OPEN', 1], ['CLOSING', 2], ['CLOSED', 3]] as const) {
   Object.defineProperty(WebSocket.prototype, name, { value, enumerable: true });
-}
-
-function resumeAfterYield(ws: WebSocket): void {
-  ws.endYield();
 }
 
 /** The transport's events for one session: one small object instead of four closures per session. */

@@ -1,4 +1,4 @@
-import { notWritable, type ByteChannel, type ByteChannelEvents, type WriteCallback } from '../../src/session/byte-channel.js';
+import { refuseWrite, type ByteChannel, type ByteChannelEvents, type WriteCallback } from '../../src/session/byte-channel.js';
 
 /**
  * An in-memory ByteChannel pair that obeys the channel contract
@@ -49,10 +49,7 @@ export class MemoryChannel implements ByteChannel {
   }
 
   write(data: Buffer | Buffer[], callback?: WriteCallback): boolean {
-    if (this.writeEnded || this.closed) {
-      if (callback) process.nextTick(callback, notWritable());
-      return true;
-    }
+    if (this.writeEnded || this.closed) return refuseWrite(callback);
     const chunk = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data);
     this.written.push(chunk);
     this.pending.push({ chunk, callback });

@@ -1,5 +1,5 @@
 import type { Socket } from 'node:net';
-import { failedAfter, notWritable, type ByteChannel, type ByteChannelEvents, type WriteCallback } from '../../session/byte-channel.js';
+import { failedAfter, refuseWrite, type ByteChannel, type ByteChannelEvents, type WriteCallback } from '../../session/byte-channel.js';
 
 const kChannel = Symbol('trident.socketChannel');
 type ChannelSocket = Socket & { [kChannel]?: SocketChannel };
@@ -84,11 +84,8 @@ export class SocketChannel implements ByteChannel {
 
   write(data: Buffer | Buffer[], callback?: WriteCallback): boolean {
     const socket = this.socket;
-    if (!socket.writable) {
-      // Ended, destroyed or reset: Node would emit 'error' for this write; the contract says callback only.
-      if (callback) process.nextTick(callback, notWritable());
-      return true;
-    }
+    // Ended, destroyed or reset: Node would emit 'error' for this write; the contract says callback only.
+    if (!socket.writable) return refuseWrite(callback);
     if (callback !== undefined) callback = failedAfter(callback, () => this.failure);
     if (!Array.isArray(data)) return socket.write(data, callback);
     // Corked writes leave as one writev: one syscall for header and payload.

@@ -1,5 +1,5 @@
 import http2, { type Http2Stream } from 'node:http2';
-import { failedAfter, notWritable, type ByteChannel, type ByteChannelEvents, type WriteCallback } from '../../session/byte-channel.js';
+import { failedAfter, refuseWrite, type ByteChannel, type ByteChannelEvents, type WriteCallback } from '../../session/byte-channel.js';
 
 /**
  * ByteChannel over an HTTP/2 stream (RFC 8441 §5): bytes are DATA frames,
@@ -49,11 +49,8 @@ export class Http2StreamChannel implements ByteChannel {
 
   write(data: Buffer | Buffer[], callback?: WriteCallback): boolean {
     const stream = this.stream;
-    if (!stream.writable || stream.destroyed) {
-      // Ended or reset: Node would emit 'error' for this write; the contract says callback only.
-      if (callback) process.nextTick(callback, notWritable());
-      return true;
-    }
+    // Ended or reset: Node would emit 'error' for this write; the contract says callback only.
+    if (!stream.writable || stream.destroyed) return refuseWrite(callback);
     if (callback !== undefined) callback = failedAfter(callback, () => this.failure);
     if (!Array.isArray(data)) return stream.write(data, callback);
     stream.cork();

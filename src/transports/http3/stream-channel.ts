@@ -1,4 +1,4 @@
-import { notWritable, type ByteChannel, type ByteChannelEvents, type WriteCallback } from '../../session/byte-channel.js';
+import { refuseWrite, type ByteChannel, type ByteChannelEvents, type WriteCallback } from '../../session/byte-channel.js';
 import { H3_NO_ERROR, H3_REQUEST_CANCELLED } from './errors.js';
 import type { Http3RequestStream } from './request-stream.js';
 
@@ -60,10 +60,7 @@ export class Http3StreamChannel implements ByteChannel {
 
   write(data: Buffer | Buffer[], callback?: WriteCallback): boolean {
     const stream = this.stream;
-    if (!stream.writable || stream.closed) {
-      if (callback) process.nextTick(callback, notWritable());
-      return true;
-    }
+    if (!stream.writable || stream.closed) return refuseWrite(callback);
     if (!Array.isArray(data)) return stream.write(data, callback);
     // Header and a large payload as DATA frames of their own: the payload is not copied.
     for (let i = 0; i < data.length - 1; i++) stream.write(data[i]!);
