@@ -1,4 +1,19 @@
+import { isIP } from 'node:net';
 import type { TransportName } from '../session/byte-channel.js';
+
+/**
+ * The peer's address as `net.Socket` names it, for every transport alike.
+ * `ws` hands applications Node's IncomingMessage, and `req.socket.remoteAddress`
+ * is common in code written for it. Over HTTP/2 and HTTP/3 many WebSockets
+ * share one connection, so handing out the connection itself (to end or
+ * configure) would reach beyond this WebSocket; only its address is given.
+ */
+export interface RemoteSocket {
+  readonly remoteAddress: string | undefined;
+  readonly remotePort: number | undefined;
+  /** 'IPv4' or 'IPv6' (as `net.Socket.remoteFamily`), undefined when the address is unknown. */
+  readonly remoteFamily: 'IPv4' | 'IPv6' | undefined;
+}
 
 export interface HandshakeRequestInit {
   transport: TransportName;
@@ -37,6 +52,7 @@ export class HandshakeRequest {
   readonly remotePort: number | undefined;
   private readonly fields: Record<string, string | string[] | undefined>;
   private combined: Record<string, string> | null = null;
+  private remote: RemoteSocket | null = null;
 
   constructor(init: HandshakeRequestInit) {
     this.transport = init.transport;
@@ -78,6 +94,19 @@ export class HandshakeRequest {
       this.combined = combined;
     }
     return this.combined;
+  }
+
+  /** The peer's address in `net.Socket`'s names, so that `ws` code reading `req.socket.remoteAddress` runs unchanged on every transport. */
+  get socket(): RemoteSocket {
+    if (this.remote === null) {
+      const family = this.remoteAddress === undefined ? 0 : isIP(this.remoteAddress);
+      this.remote = Object.freeze({
+        remoteAddress: this.remoteAddress,
+        remotePort: this.remotePort,
+        remoteFamily: family === 4 ? 'IPv4' : family === 6 ? 'IPv6' : undefined,
+      });
+    }
+    return this.remote;
   }
 
   get pathname(): string {

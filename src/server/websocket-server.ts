@@ -117,9 +117,11 @@ export class WebSocketServer extends EventEmitter {
   private closing = false;
   private closed: Promise<void> | null = null;
 
-  constructor(options: ServerOptions = {}) {
+  /** `callback`, as in `ws`, is added as a 'listening' listener. */
+  constructor(options: ServerOptions = {}, callback?: () => void) {
     super();
     this.options = options;
+    if (callback) this.once('listening', () => callback());
     const logger = options.logger ?? pino({ level: 'silent' });
     const deflateOptions = options.perMessageDeflate
       ? resolveDeflateOptions(options.perMessageDeflate === true ? {} : options.perMessageDeflate)
@@ -372,10 +374,13 @@ export class WebSocketServer extends EventEmitter {
    * the latest), then send GOAWAY on our HTTP/2 connections and close the
    * listeners this server started.
    */
-  close(): Promise<void> {
-    if (this.closed) return this.closed;
-    this.closing = true;
-    this.closed = this.shutdown();
+  close(callback?: (error?: Error) => void): Promise<void> {
+    if (!this.closed) {
+      this.closing = true;
+      this.closed = this.shutdown();
+    }
+    // `ws`'s form, close(cb): the callback runs once the shutdown finished.
+    if (callback) this.closed.then(() => callback(), (error: Error) => callback(error));
     return this.closed;
   }
 

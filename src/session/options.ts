@@ -1,8 +1,8 @@
 /** Limits of one WebSocket session; every one has a safe default. */
 export interface SessionLimits {
-  /** Largest incoming message in bytes, after decompression (1009 beyond it). */
+  /** Largest incoming message in bytes, after decompression (1009 beyond it); Infinity for none (0 means 0). */
   maxMessageSize: number;
-  /** Most frames one incoming message may span (1009 beyond it). */
+  /** Most frames one incoming message may span (1009 beyond it); Infinity for none. */
   maxFramesPerMessage: number;
   /**
    * Most bytes that may wait to be sent; a peer that does not read gets its
@@ -26,13 +26,22 @@ export const DEFAULT_SESSION_LIMITS: Readonly<SessionLimits> = Object.freeze({
   heartbeatInterval: 0,
 });
 
+/**
+ * Limits that may be Infinity, for "no limit". `ws` spells that 0 (`maxPayload:
+ * 0`, `maxFragments: 0`); here 0 keeps meaning 0, so that a limit computed down
+ * to 0 never silently turns protection off, and "unbounded" is said outright.
+ * Time limits stay finite: a timer cannot wait forever (Node fires at once).
+ */
+const MAY_BE_UNBOUNDED: ReadonlySet<keyof SessionLimits> = new Set(['maxMessageSize', 'maxFramesPerMessage']);
+
 export function resolveSessionLimits(options: Partial<SessionLimits> | undefined): SessionLimits {
   const limits = { ...DEFAULT_SESSION_LIMITS };
   for (const key of Object.keys(limits) as Array<keyof SessionLimits>) {
     const value = options?.[key];
     if (value === undefined) continue;
-    if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
-      throw new RangeError(`${key} must be a non-negative number`);
+    const finiteOrAllowed = Number.isFinite(value) || (value === Infinity && MAY_BE_UNBOUNDED.has(key));
+    if (typeof value !== 'number' || !finiteOrAllowed || value < 0) {
+      throw new RangeError(`${key} must be a non-negative number${MAY_BE_UNBOUNDED.has(key) ? ' or Infinity' : ''}`);
     }
     limits[key] = value;
   }

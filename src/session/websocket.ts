@@ -304,7 +304,7 @@ export class WebSocket extends EventEmitter {
    * first; the transport ends once the peer's close frame arrives, or is
    * aborted after `closeTimeout`.
    */
-  close(code?: number, reason?: string): void {
+  close(code?: number, reason?: string | Uint8Array): void {
     if (this.state === WebSocket.CLOSED) return;
     if (this.state === WebSocket.CONNECTING) {
       this.handshake?.abort();
@@ -312,7 +312,9 @@ export class WebSocket extends EventEmitter {
       return;
     }
     if (this.outbox.closing) return;
-    const payload = code === undefined ? EMPTY : encodeClosePayload(code, reason);
+    // A Buffer reason, as `ws` takes, is read as UTF-8 (RFC 6455 §5.5.1: the reason is UTF-8 text).
+    const text = reason === undefined || typeof reason === 'string' ? reason : toBuffer(reason).toString('utf8');
+    const payload = code === undefined ? EMPTY : encodeClosePayload(code, text);
     this.sendClose(payload);
   }
 
@@ -395,12 +397,22 @@ export class WebSocket extends EventEmitter {
     return this.sendResult();
   }
 
-  ping(data?: SendData, callback?: SendCallback): void {
-    this.sendControl(Opcode.Ping, data, callback);
+  /**
+   * Sends a ping (RFC 6455 §5.5.2). `ws`'s form `ping(data, mask, cb)` works
+   * too; its `mask` is ignored, since masking follows the role (RFC 6455 §5.3:
+   * clients always mask, servers never).
+   */
+  ping(data?: SendData, callback?: SendCallback): void;
+  ping(data: SendData | undefined, mask: boolean | undefined, callback?: SendCallback): void;
+  ping(data?: SendData, maskOrCallback?: boolean | SendCallback, callback?: SendCallback): void {
+    this.sendControl(Opcode.Ping, data, typeof maskOrCallback === 'function' ? maskOrCallback : callback);
   }
 
-  pong(data?: SendData, callback?: SendCallback): void {
-    this.sendControl(Opcode.Pong, data, callback);
+  /** Sends an unsolicited pong (RFC 6455 §5.5.3); `ws`'s `pong(data, mask, cb)` works too, as for ping(). */
+  pong(data?: SendData, callback?: SendCallback): void;
+  pong(data: SendData | undefined, mask: boolean | undefined, callback?: SendCallback): void;
+  pong(data?: SendData, maskOrCallback?: boolean | SendCallback, callback?: SendCallback): void {
+    this.sendControl(Opcode.Pong, data, typeof maskOrCallback === 'function' ? maskOrCallback : callback);
   }
 
   private sendControl(opcode: number, data: SendData | undefined, callback: SendCallback | undefined): void {
