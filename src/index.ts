@@ -17,3 +17,9 @@ export type { ByteChannel, ByteChannelEvents, TransportName } from './session/by
 export { MessageEvent, CloseEvent, ErrorEvent } from './session/events.js';
 // HTTP/3 needs the prebuilt quiche binding (linux-x64): check before listen({ http3 }).
 export { quicAvailable, QuicUnavailableError } from './transports/http3/quic/binding.js';
+// Types that public signatures use, so that applications can name them too.
+export type { SendCallback } from './protocol/outbox.js';
+export type { EventListenerLike, WebSocketEvent } from './session/events.js';
+export type { RemoteSocket, HandshakeRequestInit } from './handshake/request.js';
+export type { AnyHttpServer, Http2Limits, RequestHandler } from './server/http-servers.js';
+export type { Http3ListenOptions } from './server/attach-http3.js';
