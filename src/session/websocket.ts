@@ -1,7 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
-import { startClient, type ClientHandshake, type ClientOptions } from '../client/connect.js';
-import type { UnexpectedResponse } from '../client/handshake-error.js';
+import type { ClientHandshake, ClientOptions, UnexpectedResponse } from './client-options.js';
 import { CloseCode } from '../protocol/close-codes.js';
 import { encodeClosePayload, truncateCloseReason } from '../protocol/close-frame.js';
 import type { PerMessageDeflate } from '../protocol/deflate/per-message-deflate.js';
@@ -105,6 +104,26 @@ export interface WebSocket {
 }
 
 /**
+ * How `new WebSocket(url, …)` reaches the client side. The client sits above
+ * this layer (it imports every transport), so the session cannot import it;
+ * src/client/connect.ts installs its starter when it loads, and the package
+ * entry point loads it.
+ */
+export type ClientStarter = (
+  ws: WebSocket,
+  url: string | URL,
+  protocolsOrOptions: string | string[] | ClientOptions | undefined,
+  options: ClientOptions | undefined,
+) => ClientHandshake;
+
+let clientStarter: ClientStarter | null = null;
+
+/** @internal Called once by src/client/connect.ts. */
+export function installClientStarter(starter: ClientStarter): void {
+  clientStarter = starter;
+}
+
+/**
  * One WebSocket session, whatever the transport (HTTP/1.1, HTTP/2, HTTP/3) and
  * whichever side (server or client). It binds the sans-I/O protocol core to a
  * ByteChannel and owns everything with time or I/O in it: the close handshake
@@ -191,7 +210,8 @@ export class WebSocket extends EventEmitter {
       this.attach(second as SessionInit);
       return;
     }
-    this.handshake = startClient(this, first, second as string | string[] | ClientOptions | undefined, third);
+    if (clientStarter === null) throw new Error('the WebSocket client is not loaded: import WebSocket from the package entry point');
+    this.handshake = clientStarter(this, first, second as string | string[] | ClientOptions | undefined, third);
   }
 
   // ---- WHATWG surface -------------------------------------------------------
