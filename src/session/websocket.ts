@@ -16,6 +16,12 @@ import {
   removeEventListener,
   setAttributeListener,
   type EventListenerLike,
+  type TypedEventListener,
+  type WebSocketEvent,
+  type MessageEvent,
+  type CloseEvent,
+  type ErrorEvent,
+  type WhatwgEventMap,
 } from './events.js';
 import { kServerSession } from './internal.js';
 import type { SessionLimits } from './options.js';
@@ -247,35 +253,39 @@ export class WebSocket extends EventEmitter {
     return this.outbox.closing && this.closeFrameReceived;
   }
 
-  get onopen(): EventListenerLike | null {
+  get onopen(): TypedEventListener<WebSocketEvent> | null {
     return getAttributeListener(this, 'open');
   }
-  set onopen(listener: EventListenerLike | null) {
+  set onopen(listener: TypedEventListener<WebSocketEvent> | null) {
     setAttributeListener(this, 'open', listener);
   }
-  get onmessage(): EventListenerLike | null {
-    return getAttributeListener(this, 'message');
+  get onmessage(): TypedEventListener<MessageEvent> | null {
+    return getAttributeListener(this, 'message') as TypedEventListener<MessageEvent> | null;
   }
-  set onmessage(listener: EventListenerLike | null) {
-    setAttributeListener(this, 'message', listener);
+  set onmessage(listener: TypedEventListener<MessageEvent> | null) {
+    setAttributeListener(this, 'message', listener as EventListenerLike | null);
   }
-  get onclose(): EventListenerLike | null {
-    return getAttributeListener(this, 'close');
+  get onclose(): TypedEventListener<CloseEvent> | null {
+    return getAttributeListener(this, 'close') as TypedEventListener<CloseEvent> | null;
   }
-  set onclose(listener: EventListenerLike | null) {
-    setAttributeListener(this, 'close', listener);
+  set onclose(listener: TypedEventListener<CloseEvent> | null) {
+    setAttributeListener(this, 'close', listener as EventListenerLike | null);
   }
-  get onerror(): EventListenerLike | null {
-    return getAttributeListener(this, 'error');
+  get onerror(): TypedEventListener<ErrorEvent> | null {
+    return getAttributeListener(this, 'error') as TypedEventListener<ErrorEvent> | null;
   }
-  set onerror(listener: EventListenerLike | null) {
-    setAttributeListener(this, 'error', listener);
+  set onerror(listener: TypedEventListener<ErrorEvent> | null) {
+    setAttributeListener(this, 'error', listener as EventListenerLike | null);
   }
 
+  addEventListener<K extends keyof WhatwgEventMap>(type: K, listener: TypedEventListener<WhatwgEventMap[K]> | null, options?: { once?: boolean } | boolean): void;
+  addEventListener(type: string, listener: EventListenerLike | null, options?: { once?: boolean } | boolean): void;
   addEventListener(type: string, listener: EventListenerLike | null, options?: { once?: boolean } | boolean): void {
     addEventListener(this, type, listener, options);
   }
 
+  removeEventListener<K extends keyof WhatwgEventMap>(type: K, listener: TypedEventListener<WhatwgEventMap[K]> | null): void;
+  removeEventListener(type: string, listener: EventListenerLike | null): void;
   removeEventListener(type: string, listener: EventListenerLike | null): void {
     removeEventListener(this, type, listener);
   }
