@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import t from 'tap';
 import ts from 'typescript';
+import { STRICT_CONSUMER } from '../helpers/strict-consumer.js';
 
 const run = promisify(execFile);
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -153,17 +154,7 @@ void wss.close();
 
 /** Type-checks the files as one program (one load of @types/node); returns the program and each file's errors. */
 function typeCheck(files: Record<string, string>): { program: ts.Program; errors: Record<string, string[]> } {
-  const options: ts.CompilerOptions = {
-    strict: true,
-    noEmit: true,
-    target: ts.ScriptTarget.ES2022,
-    module: ts.ModuleKind.NodeNext,
-    moduleResolution: ts.ModuleResolutionKind.NodeNext,
-    lib: ['lib.es2022.d.ts'],
-    types: ['node'],
-    typeRoots: [path.join(root, 'node_modules/@types')],
-    skipLibCheck: true,
-  };
+  const options: ts.CompilerOptions = { ...STRICT_CONSUMER, typeRoots: [path.join(root, 'node_modules/@types')] };
   for (const name of Object.keys(files)) writeFileSync(path.join(project, name), files[name]);
   const program = ts.createProgram(Object.keys(files).map((name) => path.join(project, name)), options);
   const errors: Record<string, string[]> = {};

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
 import ts from 'typescript';
+import { STRICT_CONSUMER } from '../helpers/strict-consumer.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -33,14 +34,7 @@ function readmeBlocks(): Snippet[] {
 /** Type-checks each snippet as its own ES module; returns the diagnostics per snippet, as `file:line: message`. */
 function typeCheck(snippets: readonly Snippet[]): string[][] {
   const options: ts.CompilerOptions = {
-    strict: true,
-    noEmit: true,
-    target: ts.ScriptTarget.ES2022,
-    module: ts.ModuleKind.NodeNext,
-    moduleResolution: ts.ModuleResolutionKind.NodeNext,
-    lib: ['lib.es2022.d.ts'],
-    types: ['node'],
-    skipLibCheck: true,
+    ...STRICT_CONSUMER,
     verbatimModuleSyntax: true,
     paths: { 'trident-ws': [path.join(root, 'src/index.ts')] },
   };
