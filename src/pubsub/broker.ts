@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { CloseCode } from '../protocol/close-codes.js';
 import { kSendPrepared } from '../session/internal.js';
-import { PreparedMessage } from '../session/prepared-message.js';
+import { PreparedMessage, type PreparedCounters } from '../session/prepared-message.js';
 import { WebSocket, toBuffer, type SendData } from '../session/websocket.js';
 import type { PubSubAdapter, PublishedMessage } from './adapter.js';
 import { localAdapter } from './local-adapter.js';
@@ -16,16 +16,12 @@ export interface PublishOptions {
 }
 
 /** Counters since the broker was made. */
-export interface BrokerStats {
+export interface BrokerStats extends PreparedCounters {
   /** publish() calls, and messages the adapter delivered from other processes. */
   published: number;
   remoteDelivered: number;
   /** Messages queued to members. */
   deliveries: number;
-  /** Frames built: once per message, plus once per compressor setting among deflate members. */
-  framings: number;
-  /** Compressions done once for every member with the same compressor setting. */
-  sharedCompressions: number;
   /** Messages skipped for slow members (policy 'drop'). */
   dropped: number;
   /** Slow members closed with 1013 (policy 'close'). */
@@ -166,7 +162,7 @@ export class Broker {
   private deliverLocal(topic: string, payload: Buffer, isBinary: boolean, except: WebSocket | undefined): number {
     const room = this.rooms.get(topic);
     if (room === undefined) return 0;
-    const message = new PreparedMessage(payload, isBinary);
+    const message = new PreparedMessage(payload, isBinary, this.stats);
     let queued = 0;
     for (const member of room) {
       if (member === except || member.readyState !== WebSocket.OPEN) continue;
@@ -174,8 +170,6 @@ export class Broker {
       if (member[kSendPrepared](message)) queued++;
     }
     this.stats.deliveries += queued;
-    this.stats.framings += message.framings;
-    this.stats.sharedCompressions += message.compressions;
     return queued;
   }
 

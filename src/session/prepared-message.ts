@@ -4,6 +4,14 @@ import { encodeFrame } from '../protocol/frame-encoder.js';
 import { Opcode } from '../protocol/opcodes.js';
 import { SharedFrame } from '../protocol/shared-frame.js';
 
+/** Where a broadcast counts its work, so tests and stats see the shared path taken. */
+export interface PreparedCounters {
+  /** Frames built: once per message, plus once per compressor setting among deflate members. */
+  framings: number;
+  /** Compressions done once for every member with the same compressor setting. */
+  sharedCompressions: number;
+}
+
 /**
  * One message sent to many server sessions, framed once (RFC 6455 §5.1:
  * server frames are not masked, so every session without compression sends
@@ -14,15 +22,13 @@ import { SharedFrame } from '../protocol/shared-frame.js';
 export class PreparedMessage {
   readonly opcode: number;
   readonly payload: Buffer;
-  /** Frames built for this message (plain and compressed): what the tests count. */
-  framings = 0;
-  /** Compressions started for this message, one per compressor setting. */
-  compressions = 0;
+  private readonly counters: PreparedCounters;
   private plain: SharedFrame | null = null;
   private compressed: Map<string, SharedFrame> | null = null;
 
-  constructor(payload: Buffer, binary: boolean) {
+  constructor(payload: Buffer, binary: boolean, counters: PreparedCounters) {
     this.payload = payload;
+    this.counters = counters;
     this.opcode = binary ? Opcode.Binary : Opcode.Text;
   }
 
@@ -44,7 +50,7 @@ export class PreparedMessage {
     const pending = new SharedFrame(this.payload.length);
     frame = pending;
     this.compressed.set(key, pending);
-    this.compressions++;
+    this.counters.sharedCompressions++;
     compressOnce(this.payload, settings, (error, deflated) => {
       // A message without RSV1 is an uncompressed message, which RFC 7692 §6
       // allows on a deflate session: a failed compression costs bytes, not the members.
@@ -54,7 +60,7 @@ export class PreparedMessage {
   }
 
   private encode(payload: Buffer, rsv1: boolean): Buffer | Buffer[] {
-    this.framings++;
+    this.counters.framings++;
     return encodeFrame(this.opcode, payload, { fin: true, rsv1, mask: false });
   }
 }
