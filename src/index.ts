@@ -1,3 +1,6 @@
+// `new WebSocket(url)` reaches the client through a hook the client installs when it
+// loads (the session layer sits below the client and cannot import it).
+import './client/connect.js';
 export { WebSocket } from './session/websocket.js';
 export type { BinaryType, MessageData, SendData, SendOptions, WebSocketEventMap } from './session/websocket.js';
 export { WebSocketServer } from './server/websocket-server.js';
@@ -6,9 +9,9 @@ export { Broker } from './pubsub/broker.js';
 export type { BrokerStats, PublishOptions } from './pubsub/broker.js';
 export type { PubSubOptions, SlowMemberOptions, SlowMemberPolicy } from './pubsub/options.js';
 export type { PubSubAdapter, PublishedMessage } from './pubsub/adapter.js';
-export type { ClientOptions } from './client/connect.js';
+export type { ClientOptions, UnexpectedResponse } from './session/client-options.js';
 export { HandshakeError } from './client/handshake-error.js';
-export type { HandshakeErrorCode, UnexpectedResponse } from './client/handshake-error.js';
+export type { HandshakeErrorCode } from './client/handshake-error.js';
 export { HandshakeRequest } from './handshake/request.js';
 export { HandshakeRejection, rejectHandshake } from './handshake/rejection.js';
 export type { AuthOutcome, NegotiationOptions } from './handshake/negotiate.js';
@@ -20,4 +23,4 @@ export type { SessionLimits } from './session/options.js';
 export type { ByteChannel, ByteChannelEvents, TransportName } from './session/byte-channel.js';
 export { MessageEvent, CloseEvent, ErrorEvent } from './session/events.js';
 // HTTP/3 needs the prebuilt quiche binding (linux-x64): check before listen({ http3 }).
-export { quicAvailable, QuicUnavailableError } from './transports/http3/quic/binding.js';
+export { quicAvailable, QuicUnavailableError } from './quic/binding.js';
