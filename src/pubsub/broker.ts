@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { CloseCode } from '../protocol/close-codes.js';
-import { kSendPrepared } from '../session/internal.js';
+import { kCork, kSendPrepared, kUncork } from '../session/internal.js';
 import { PreparedMessage, type PreparedCounters } from '../session/prepared-message.js';
 import { WebSocket, toBuffer, type SendData } from '../session/websocket.js';
 import type { PubSubAdapter, PublishedMessage } from './adapter.js';
@@ -48,6 +48,13 @@ export class Broker {
   private readonly memberships = new Map<WebSocket, Set<string>>();
   /** Members already reported as dropping messages: logged once each. */
   private readonly dropping = new WeakSet<WebSocket>();
+  /** Members corked during this tick's publishes, uncorked together at its end. */
+  private corked: WebSocket[] = [];
+  private readonly uncorkAll = (): void => {
+    const corked = this.corked;
+    this.corked = [];
+    for (const member of corked) member[kUncork]();
+  };
   private started: Promise<void> | null = null;
   private running = false;
 
@@ -167,6 +174,10 @@ export class Broker {
     for (const member of room) {
       if (member === except || member.readyState !== WebSocket.OPEN) continue;
       if (member.bufferedAmount > this.slowLimit && this.isSlow(member)) continue;
+      // A burst of publishes in one tick (a chat message per read of the
+      // publisher's socket, a loop) leaves each member's transport in one
+      // write (writev): one syscall per member instead of one per message.
+      if (member[kCork]() && this.corked.push(member) === 1) process.nextTick(this.uncorkAll);
       if (member[kSendPrepared](message)) queued++;
     }
     this.stats.deliveries += queued;

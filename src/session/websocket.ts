@@ -24,7 +24,7 @@ import {
   type ErrorEvent,
   type WhatwgEventMap,
 } from './events.js';
-import { kSendPrepared, kServerSession } from './internal.js';
+import { kCork, kSendPrepared, kServerSession, kUncork } from './internal.js';
 import type { PreparedMessage } from './prepared-message.js';
 import type { SessionLimits } from './options.js';
 
@@ -200,6 +200,8 @@ export class WebSocket extends EventEmitter {
   private channelFull = false;
   private flushing = false;
   private sendingFragments = false;
+  /** Corked by a broadcast burst (see kCork). */
+  private burstCorked = false;
   private needDrain = false;
 
   private heartbeatTimer: NodeJS.Timeout | null = null;
@@ -445,6 +447,26 @@ export class WebSocket extends EventEmitter {
     this.outbox.message(message.opcode, message.payload, true, true);
     this.flush();
     return true;
+  }
+
+  /**
+   * @internal Corks the channel for a burst of broadcast messages: the
+   * caller uncorks at the end of the tick, so what was published meanwhile
+   * leaves in one write instead of one per message. True when it corked now.
+   */
+  [kCork](): boolean {
+    const channel = this.channel;
+    if (this.burstCorked || channel === null || channel.cork === undefined) return false;
+    this.burstCorked = true;
+    channel.cork();
+    return true;
+  }
+
+  /** @internal Ends what `kCork` started. */
+  [kUncork](): void {
+    if (!this.burstCorked) return;
+    this.burstCorked = false;
+    this.channel!.uncork?.();
   }
 
   private sendShared(frame: SharedFrame): boolean {
