@@ -200,7 +200,8 @@ async function main() {
   const k = (n) => (n >= 1e6 ? `${(n / 1e6).toFixed(2)} M` : `${(n / 1e3).toFixed(0)} k`);
   const lines = [
     `Fan-out: 1 publisher, ${options.subscribers} subscribers, ws:// (HTTP/1.1), no compression; window ${options.window}; ` +
-      `${options.runs} run(s) of ${options.duration} ms (median); ${pinned ? 'server on core 0, load generator on core 1' : 'not pinned'}; Node ${process.version}`,
+      `${options.runs} run(s) of ${options.duration} ms (median); ${pinned ? 'server on core 0, load generator on core 1' : 'not pinned'}; Node ${process.version}; ` +
+      `load average at the end ${os.loadavg()[0].toFixed(1)} on ${os.cpus().length} cores (other processes' load slows the load generator, which reads every delivery)`,
     '',
     '| server | message | deliveries/s | deliveries per server CPU-s | server CPU (cores) | p50 ms | p99 ms | trident / ws per CPU-s |',
     '| --- | --- | --- | --- | --- | --- | --- | --- |',

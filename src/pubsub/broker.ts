@@ -173,7 +173,11 @@ export class Broker {
     let queued = 0;
     for (const member of room) {
       if (member === except || member.readyState !== WebSocket.OPEN) continue;
-      if (member.bufferedAmount > this.slowLimit && this.isSlow(member)) continue;
+      const buffered = member.bufferedAmount;
+      if (buffered > this.slowLimit) {
+        this.applySlowPolicy(member, buffered);
+        continue;
+      }
       // A burst of publishes in one tick (a chat message per read of the
       // publisher's socket, a loop) leaves each member's transport in one
       // write (writev): one syscall per member instead of one per message.
@@ -185,25 +189,23 @@ export class Broker {
   }
 
   /**
-   * Applies the slow-member policy to a member past the limit; true when the
-   * message must skip it. Memory stays bounded either way: a closed member
-   * queues nothing more, a dropping one nothing while past the limit.
+   * The slow-member policy, for a member past the limit; the message skips
+   * it. Memory stays bounded either way: a closed member queues nothing
+   * more, a dropping one nothing while past the limit.
    */
-  private isSlow(member: WebSocket): boolean {
-    const buffered = member.bufferedAmount;
+  private applySlowPolicy(member: WebSocket, buffered: number): void {
     if (this.slowPolicy === 'drop') {
       this.stats.dropped++;
       if (!this.dropping.has(member)) {
         this.dropping.add(member);
         this.logger.info({ session: member.id, buffered, limit: this.slowLimit }, 'slow room member: dropping messages for it');
       }
-      return true;
+      return;
     }
     this.stats.slowClosed++;
     this.logger.info({ session: member.id, buffered, limit: this.slowLimit }, 'slow room member: closing with 1013');
     // RFC 6455 §7.4.1 1013 (Try Again Later, IANA registry): the member fell
     // behind, it broke no rule (1008); it may reconnect and catch up.
     member.close(CloseCode.TryAgainLater, 'too slow to receive room messages');
-    return true;
   }
 }
