@@ -13,6 +13,7 @@ import type { WebSocket } from '../../src/index.js';
 import type { PubSubAdapter, PublishedMessage } from '../../src/pubsub/adapter.js';
 import { Broker } from '../../src/pubsub/broker.js';
 import type { SlowMemberOptions } from '../../src/pubsub/options.js';
+import { captureLogger } from '../helpers/robustness.js';
 import { channelOf, next, sessionKinds, type PairOptions, type SessionKind } from '../session/session-pairs.js';
 
 const silent = pino({ level: 'silent' });
@@ -204,7 +205,8 @@ for (const { name, start } of sessionKinds) {
     for (const policy of ['close', 'drop'] as const) {
       t.test(`a slow member (policy '${policy}') is handled and slows nobody`, async (t) => {
         const slowMember: SlowMemberOptions = { limit: 256 * 1024, policy };
-        const broker = new Broker({ logger: silent, slowMember });
+        const { logger, lines } = captureLogger('info');
+        const broker = new Broker({ logger, slowMember });
         const fast = await member(kind);
         const slow = await member(kind);
         broker.join(fast.server, 'busy');
@@ -235,9 +237,14 @@ for (const { name, start } of sessionKinds) {
           slow.client.resume();
           const [code] = await closed;
           t.equal(code, 1013, 'the slow member was closed with 1013 (Try Again Later)');
+          t.equal(lines.filter((line) => line.msg === 'slow room member: closing with 1013').length, 1, 'logged once');
         } else {
           t.equal(broker.stats.slowClosed, 0);
-          t.ok(broker.stats.dropped >= 1, `dropped ${broker.stats.dropped}`);
+          // Three more while it is still past the limit: dropped and counted, logged once in all.
+          for (let i = 0; i < 3; i++) t.equal(broker.publish('busy', Buffer.alloc(8, 0xff)), 1);
+          await fast.receivedCount(sent + 3);
+          t.equal(broker.stats.dropped, 4, 'every skipped message is counted');
+          t.equal(lines.filter((line) => line.msg === 'slow room member: dropping messages for it').length, 1, 'logged once');
           slow.client.resume();
           await slow.receivedCount(queuedToSlow.length);
           broker.publish('busy', 'after');
