@@ -1,2 +1,7 @@
 /** Token that lets the server front-ends construct server-side sessions. */
 export const kServerSession: unique symbol = Symbol('trident.serverSession');
+/** The session method that queues a broadcast message prepared once for many sessions (see PreparedMessage). */
+export const kSendPrepared: unique symbol = Symbol('trident.sendPrepared');
+/** Session methods that batch a burst of broadcast frames into one transport write (see Broker). */
+export const kCork: unique symbol = Symbol('trident.cork');
+export const kUncork: unique symbol = Symbol('trident.uncork');

@@ -128,3 +128,45 @@ t.test('a queue that never empties stays in order and keeps one waiting pong acr
   t.same(rest.find((frame) => frame[0] === 0x8a)!.subarray(2).toString(), 'p5000', 'with the latest payload');
   t.equal(outbox.queuedBytes, 0);
 });
+
+t.test('a shared frame: taken in slices of views of the same bytes, callback with the last, counted in queuedBytes', async (t) => {
+  const { SharedFrame } = await import('../../src/protocol/shared-frame.js');
+  const { SHARED_SLICE } = await import('../../src/protocol/outbox.js');
+  const payload = Buffer.alloc(SHARED_SLICE * 2 + 100, 0xab);
+  const header = Buffer.from([0x82, 127, 0, 0, 0, 0, 0, 2, 0, 100]);
+  const frame = new SharedFrame(payload.length);
+  frame.fill([header, payload]);
+  const outbox = new Outbox({ mask: false });
+  let called = 0;
+  outbox.shared(frame, () => called++);
+  outbox.message(Opcode.Text, Buffer.from('after'), true, false);
+  t.equal(outbox.queuedBytes, header.length + payload.length + 5);
+  const slices: OutgoingFrame[] = [];
+  let slice: OutgoingFrame | null;
+  while ((slice = outbox.take()) !== null) slices.push(slice);
+  t.equal(slices.length, 4, 'three slices of the shared frame, then the next frame');
+  const parts = slices.slice(0, 3).flatMap((s) => (Array.isArray(s.bytes) ? s.bytes : [s.bytes]));
+  t.ok(parts.every((part) => part.buffer === payload.buffer || part.buffer === header.buffer), 'views, never copies');
+  t.ok(parts.every((part) => part.length <= SHARED_SLICE), 'no slice above SHARED_SLICE');
+  t.same(Buffer.concat(parts), Buffer.concat([header, payload]), 'the slices are the frame');
+  t.same(slices.map((s) => s.callback !== undefined), [false, false, true, false], 'the callback goes with the last slice');
+  t.equal(outbox.queuedBytes, 0);
+  t.equal(called, 0);
+});
+
+t.test('a pending shared frame holds back what was queued after it, and goes out once filled', async (t) => {
+  const { SharedFrame } = await import('../../src/protocol/shared-frame.js');
+  const frame = new SharedFrame(3);
+  const outbox = new Outbox({ mask: false });
+  outbox.message(Opcode.Text, Buffer.from('a'), true, false);
+  outbox.shared(frame);
+  outbox.message(Opcode.Text, Buffer.from('b'), true, true);
+  outbox.message(Opcode.Text, Buffer.from('c'), true, false);
+  t.same(hex(takeAll(outbox)), ['810161'], 'only the frame before it');
+  t.same(outbox.nextToCompress(), Buffer.from('b'), "the session's own compression is not held back by the shared frame");
+  outbox.compressed(Buffer.from([0x4a, 0x02, 0x00]));
+  t.same(hex(takeAll(outbox)), [], 'still waiting for the shared frame');
+  frame.fill(Buffer.from([0xc1, 0x01, 0x4b]));
+  t.same(hex(takeAll(outbox)), ['c1014b', 'c1034a0200', '810163'], 'then everything, in queue order');
+  t.equal(outbox.queuedBytes, 0);
+});

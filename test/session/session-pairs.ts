@@ -18,6 +18,8 @@ export interface SessionPair {
 
 export interface PairOptions {
   deflate?: boolean;
+  /** With `deflate`: the server compresses every message on its own (RFC 7692 §7.1.1.1). */
+  serverNoContextTakeover?: boolean;
   limits?: Partial<SessionLimits>;
   /** Runs on the server session inside 'connection', before any event (e.g. pause()). */
   onConnection?: (ws: WebSocket) => void;
@@ -55,7 +57,12 @@ function memoryKind(): SessionKind {
           url: 'ws://memory/',
           protocol: '',
           extensions: options.deflate ? 'permessage-deflate' : '',
-          deflate: options.deflate ? new PerMessageDeflate(DEFLATE_PARAMS, role, { maxMessageSize: limits.maxMessageSize, limiter }) : null,
+          deflate: options.deflate
+            ? new PerMessageDeflate({ ...DEFLATE_PARAMS, serverNoContextTakeover: options.serverNoContextTakeover ?? false }, role, {
+                maxMessageSize: limits.maxMessageSize,
+                limiter,
+              })
+            : null,
           compressionThreshold: 0,
           limits,
           logger: silent,
@@ -96,7 +103,7 @@ async function networkKind(name: 'h1' | 'h2' | 'h3'): Promise<SessionKind> {
     async open(options = {}) {
       const serverOptions: ServerOptions = {
         noServer: true,
-        perMessageDeflate: options.deflate ? { threshold: 0 } : false,
+        perMessageDeflate: options.deflate ? { threshold: 0, serverNoContextTakeover: options.serverNoContextTakeover ?? false } : false,
         ...options.limits,
       };
       const wss = new WebSocketServer(serverOptions);

@@ -35,6 +35,9 @@ export const SERVER_PROCESSES = {
   // per-address handshake and Retry budgets (100 and 100/s by default, README's http3
   // table) are raised to the server-wide ones; the soak measures leaks, not admission.
   'trident-h3-soak': { script: 'trident.mjs', config: { tls: true, h3: SOAK_QUIC_ADMISSION } },
+  // Fan-out (scripts/bench/fanout.mjs): one publisher, many subscribers.
+  'fanout-trident': { script: 'fanout.mjs', config: { impl: 'trident' } },
+  'fanout-ws': { script: 'fanout.mjs', config: { impl: 'ws' } },
 };
 
 export function hasTaskset() {
