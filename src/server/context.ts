@@ -9,6 +9,7 @@ import type { ByteChannel } from '../session/byte-channel.js';
 import { kServerSession } from '../session/internal.js';
 import type { SessionLimits } from '../session/options.js';
 import { WebSocket } from '../session/websocket.js';
+import type { ServerMetrics } from './metrics.js';
 
 /**
  * What every server front-end (HTTP/1.1, HTTP/2, HTTP/3) needs from the
@@ -22,6 +23,8 @@ export interface ServerContext {
   /** Longest time a handshake may take once its request head has arrived, in ms. */
   readonly handshakeTimeout: number;
   readonly logger: Logger;
+  /** Where handshakes and sessions are counted; null when metrics are off. */
+  readonly metrics: ServerMetrics | null;
   /** True once the server is shutting down: new handshakes get 503. */
   readonly closing: boolean;
   /**
@@ -80,13 +83,19 @@ export function openSession(
     limits: context.limits,
     logger: context.logger,
     user: negotiated.user,
+    counters: context.metrics?.countersFor(request.transport) ?? null,
   });
   context.adopt(ws, request);
   return ws;
 }
 
-/** Logs a refused handshake once, at a level that matches whose fault it was. */
-export function logRejection(logger: Logger, request: HandshakeRequest, rejection: HandshakeRejection): void {
+/** Logs a refused handshake once, at a level that matches whose fault it was, and counts it. */
+export function logRejection(
+  { logger, metrics }: Pick<ServerContext, 'logger' | 'metrics'>,
+  request: HandshakeRequest,
+  rejection: HandshakeRejection,
+): void {
+  metrics?.countHandshake(request.transport, rejection.status);
   const details = {
     transport: request.transport,
     peer: request.remoteAddress,
@@ -147,12 +156,14 @@ export async function acceptHandshake<Validated>(
     const altSvc = context.altSvcFor(responder.localPort);
     if (altSvc !== undefined) fields.push(['alt-svc', altSvc]);
     const ws = openSession(context, request, negotiated, responder.accept(fields, validated));
+    // RFC 6455 §4.2.2 answers 101; RFC 8441 §5 and RFC 9220 §3 answer 200.
+    context.metrics?.countHandshake(request.transport, request.transport === 'http/1.1' ? 101 : 200);
     stopCatching(); // the session's channel catches them now
     return ws;
   } catch (error) {
     const rejection =
       error instanceof HandshakeRejection ? error : Object.assign(new HandshakeRejection(500, 'internal server error'), { cause: error });
-    logRejection(context.logger, request, rejection);
+    logRejection(context, request, rejection);
     responder.reject(rejection);
     return null;
   }

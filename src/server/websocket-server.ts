@@ -4,6 +4,7 @@ import type { Http2Session, IncomingHttpHeaders, ServerHttp2Stream } from 'node:
 import type { AddressInfo, Socket } from 'node:net';
 import type { SecureContextOptions, TlsOptions } from 'node:tls';
 import pino, { type Logger } from 'pino';
+import type { Registry } from 'prom-client';
 import { validateHttp1Upgrade } from '../handshake/http1-validation.js';
 import type { NegotiationOptions } from '../handshake/negotiate.js';
 import { HandshakeRejection } from '../handshake/rejection.js';
@@ -20,6 +21,7 @@ import { attachHttp2 } from './attach-http2.js';
 import { attachHttp3, type Http3ListenOptions } from './attach-http3.js';
 import type { QuicServer } from '../transports/http3/quic/types.js';
 import { logRejection, type ServerContext } from './context.js';
+import { ServerMetrics, type MetricsOptions } from './metrics.js';
 import {
   createOwnedServer,
   isHttp2Server,
@@ -51,6 +53,8 @@ export interface ServerOptions extends NegotiationOptions, Partial<SessionLimits
   http2?: Http2Limits;
   /** A pino logger; sessions log through child loggers with transport, session id and peer. Default: silent. */
   logger?: Logger;
+  /** Prometheus metrics (prom-client) at `wss.metrics`: `true` for a registry of its own, or where to register. Default off. */
+  metrics?: boolean | MetricsOptions;
 }
 
 export interface ListenOptions {
@@ -125,12 +129,14 @@ export class WebSocketServer extends EventEmitter {
       ? resolveDeflateOptions(options.perMessageDeflate === true ? {} : options.perMessageDeflate)
       : null;
     const server = this;
+    const metrics = options.metrics ? new ServerMetrics(options.metrics === true ? {} : options.metrics, () => this.clients) : null;
     this.context = {
       negotiation: options,
       limits: resolveSessionLimits(options),
       deflate: deflateOptions && { options: deflateOptions, limiter: new ZlibLimiter(deflateOptions.concurrency) },
       handshakeTimeout: options.handshakeTimeout ?? 10_000,
       logger,
+      metrics,
       get closing() {
         return server.closing;
       },
@@ -148,6 +154,11 @@ export class WebSocketServer extends EventEmitter {
 
   get logger(): Logger {
     return this.context.logger;
+  }
+
+  /** The prom-client Registry holding this server's metrics; null unless the `metrics` option is on. */
+  get metrics(): Registry | null {
+    return this.context.metrics?.registry ?? null;
   }
 
   /** Whether this server takes a handshake for the given request. */
@@ -250,6 +261,7 @@ export class WebSocketServer extends EventEmitter {
       throw error;
     }
     this.http3Listeners.push({ quic, shutdown });
+    this.context.metrics?.addQuicServer(quic);
     // RFC 7838 / RFC 9114 §3.1.1: tell HTTP/1.1 and HTTP/2 clients where HTTP/3 is.
     this.altSvc.set(port, `h3=":${port}"; ma=86400`);
   }
@@ -357,7 +369,7 @@ export class WebSocketServer extends EventEmitter {
         validateHttp1Upgrade(request);
       } catch (error) {
         if (!(error instanceof HandshakeRejection)) throw error;
-        logRejection(this.context.logger, request, error);
+        logRejection(this.context, request, error);
         res.writeHead(error.status, { ...error.headers, 'content-type': 'text/plain; charset=utf-8', connection: 'close' });
         res.end(error.body + '\n');
         return;
