@@ -7,6 +7,7 @@ import { quicAvailable } from '../transports/http3/quic/index.js';
 import { MissingCertificateError, parseServeArgs, usage, type ServeConfig } from './config.js';
 import { ChatRooms, isEndpoint, serveEcho } from './endpoints.js';
 import { LogDestination } from './log-destination.js';
+import { listenMetrics } from './metrics-endpoint.js';
 import { plainHttp } from './plain-http.js';
 
 /**
@@ -40,6 +41,7 @@ async function serve(config: ServeConfig): Promise<void> {
     heartbeatInterval: config.heartbeatInterval,
     handshakeTimeout: config.handshakeTimeout,
     maxHeaderSize: config.maxHeaderSize,
+    metrics: config.metricsPort !== null,
   });
   wss.on('connection', (ws, request) => {
     if (request.pathname === '/echo') serveEcho(ws);
@@ -65,6 +67,8 @@ async function serve(config: ServeConfig): Promise<void> {
     logger.warn({ cert: config.cert, key: config.key }, 'no certificate found (run `npm run certs`): serving ws:// only');
   }
 
+  const metricsServer = config.metricsPort === null ? null : await listenMetrics(wss.metrics!, config.host, config.metricsPort, logger);
+
   let stopping = false;
   const stop = (signal: string): void => {
     if (stopping) {
@@ -80,7 +84,11 @@ async function serve(config: ServeConfig): Promise<void> {
       exit(1);
     }, deadlineMs);
     wss.close().then(
-      () => exit(0),
+      () => {
+        // Scrapes are answered during the drain; the process ends right after.
+        metricsServer?.close();
+        exit(0);
+      },
       (error) => {
         logger.error({ err: error }, 'shutdown failed');
         exit(1);
