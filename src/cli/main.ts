@@ -5,6 +5,7 @@ import { WebSocketServer } from '../server/websocket-server.js';
 import { DEFAULT_SESSION_LIMITS } from '../session/options.js';
 import { quicAvailable } from '../transports/http3/quic/index.js';
 import { MissingCertificateError, parseServeArgs, usage, type ServeConfig } from './config.js';
+import { sessionCounts, welcome } from './demo.js';
 import { ChatRooms, isEndpoint, serveEcho } from './endpoints.js';
 import { LogDestination } from './log-destination.js';
 import { listenMetrics } from './metrics-endpoint.js';
@@ -26,7 +27,8 @@ async function serve(config: ServeConfig): Promise<void> {
     void destination.settle(LOG_SETTLE_MS).then(() => process.exit(code));
   };
   let ready = true;
-  const onRequest = plainHttp(() => ready);
+  // `wss` is read at request time only, once it exists.
+  const onRequest = plainHttp(() => ready, () => sessionCounts(wss.clients));
   const rooms = new ChatRooms();
   const wss = new WebSocketServer({
     noServer: true,
@@ -45,7 +47,10 @@ async function serve(config: ServeConfig): Promise<void> {
   });
   wss.on('connection', (ws, request) => {
     if (request.pathname === '/echo') serveEcho(ws);
-    else rooms.join(ws, request);
+    else {
+      welcome(ws, request, wss.clients);
+      rooms.join(ws, request);
+    }
   });
   wss.on('error', (error) => logger.error({ err: error }, 'server error'));
 
