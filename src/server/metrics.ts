@@ -2,7 +2,8 @@ import { Counter, Gauge, Registry } from 'prom-client';
 import type { TransportName } from '../session/byte-channel.js';
 import { SessionCounters } from '../session/counters.js';
 import type { WebSocket } from '../session/websocket.js';
-import type { QuicServer, QuicTrafficStats } from '../transports/http3/quic/types.js';
+import type { HandshakeMetrics } from '../handshake/accept.js';
+import type { QuicServer, QuicTrafficStats } from '../quic/types.js';
 
 /** `metrics` option of a WebSocketServer: register into this registry, with this name prefix. */
 export interface MetricsOptions {
@@ -24,7 +25,7 @@ type Read = (emit: (labels: Labels, value: number) => void) => void;
  * handshakes bump a map entry, and every metric is computed from those (and
  * from the sessions and QUIC servers themselves) when the registry is scraped.
  */
-export class ServerMetrics {
+export class ServerMetrics implements HandshakeMetrics {
   readonly registry: Registry;
   private readonly perTransport = new Map<TransportName, SessionCounters>(TRANSPORTS.map((name) => [name, new SessionCounters()]));
   /** `${transport} ${status}` → handshakes answered with that status. */

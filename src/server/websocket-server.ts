@@ -19,8 +19,8 @@ import { handleHttp2Stream, requestFromHttp2 } from '../transports/http2/server-
 import { attachHttp1 } from './attach-http1.js';
 import { attachHttp2 } from './attach-http2.js';
 import { attachHttp3, type Http3ListenOptions } from './attach-http3.js';
-import type { QuicServer } from '../transports/http3/quic/types.js';
-import { logRejection, type ServerContext } from './context.js';
+import type { QuicServer } from '../quic/types.js';
+import { logRejection, type ServerContext } from '../handshake/accept.js';
 import { ServerMetrics, type MetricsOptions } from './metrics.js';
 import {
   createOwnedServer,
@@ -118,6 +118,7 @@ export class WebSocketServer extends EventEmitter {
   private readonly http3Listeners: Array<{ quic: QuicServer; shutdown: () => Promise<void> }> = [];
   /** TCP port → Alt-Svc value advertising the HTTP/3 twin on the same port number. */
   private readonly altSvc = new Map<number, string>();
+  private readonly serverMetrics: ServerMetrics | null;
   private closing = false;
   private closed: Promise<void> | null = null;
 
@@ -130,6 +131,7 @@ export class WebSocketServer extends EventEmitter {
       : null;
     const server = this;
     const metrics = options.metrics ? new ServerMetrics(options.metrics === true ? {} : options.metrics, () => this.clients) : null;
+    this.serverMetrics = metrics;
     this.context = {
       negotiation: options,
       limits: resolveSessionLimits(options),
@@ -158,7 +160,7 @@ export class WebSocketServer extends EventEmitter {
 
   /** The prom-client Registry holding this server's metrics; null unless the `metrics` option is on. */
   get metrics(): Registry | null {
-    return this.context.metrics?.registry ?? null;
+    return this.serverMetrics?.registry ?? null;
   }
 
   /** Whether this server takes a handshake for the given request. */
@@ -231,7 +233,7 @@ export class WebSocketServer extends EventEmitter {
     port: number,
     limits: Http3ListenOptions,
   ): Promise<void> {
-    const { createQuicServer } = await import('../transports/http3/quic/index.js');
+    const { createQuicServer } = await import('../quic/index.js');
     const first = <T>(value: T | T[] | undefined): T | undefined => (Array.isArray(value) ? value[0] : value);
     const cert = first(tls.cert as string | Buffer | Array<string | Buffer> | undefined);
     const key = first(tls.key as string | Buffer | Array<string | Buffer> | undefined);
@@ -261,7 +263,7 @@ export class WebSocketServer extends EventEmitter {
       throw error;
     }
     this.http3Listeners.push({ quic, shutdown });
-    this.context.metrics?.addQuicServer(quic);
+    this.serverMetrics?.addQuicServer(quic);
     // RFC 7838 / RFC 9114 §3.1.1: tell HTTP/1.1 and HTTP/2 clients where HTTP/3 is.
     this.altSvc.set(port, `h3=":${port}"; ma=86400`);
   }
