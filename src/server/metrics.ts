@@ -36,29 +36,12 @@ export class ServerMetrics implements HandshakeMetrics {
     this.registry = options.registry ?? new Registry();
     const prefix = options.prefix ?? 'trident_';
     const registers = [this.registry];
+    // Every metric is recomputed from the plain counters at scrape time (prom-client calls collect() first).
     const counter = (name: string, help: string, labelNames: string[], read: Read): void => {
-      new Counter({
-        name: prefix + name,
-        help,
-        labelNames,
-        registers,
-        collect() {
-          this.reset();
-          read((labels, value) => this.inc(labels, value));
-        },
-      });
+      new Counter({ name: prefix + name, help, labelNames, registers, collect: recompute<Counter>(read, (c, labels, value) => c.inc(labels, value)) });
     };
     const gauge = (name: string, help: string, labelNames: string[], read: Read): void => {
-      new Gauge({
-        name: prefix + name,
-        help,
-        labelNames,
-        registers,
-        collect() {
-          this.reset();
-          read((labels, value) => this.set(labels, value));
-        },
-      });
+      new Gauge({ name: prefix + name, help, labelNames, registers, collect: recompute<Gauge>(read, (g, labels, value) => g.set(labels, value)) });
     };
     const perTransport = (name: string, help: string, field: NumericField): void =>
       counter(name, help, ['transport'], (emit) => {
@@ -136,6 +119,14 @@ export class ServerMetrics implements HandshakeMetrics {
     for (const server of this.quicServers) sum += pick(server.trafficStats());
     return sum;
   }
+}
+
+/** A collect() that clears the metric and sets each series `read` reports. */
+function recompute<M extends Counter | Gauge>(read: Read, put: (metric: M, labels: Labels, value: number) => void): (this: M) => void {
+  return function (this: M): void {
+    this.reset();
+    read((labels, value) => put(this, labels, value));
+  };
 }
 
 type NumericField = { [K in keyof SessionCounters]: SessionCounters[K] extends number ? K : never }[keyof SessionCounters];

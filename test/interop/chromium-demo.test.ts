@@ -11,15 +11,15 @@
 import { once } from 'node:events';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import t from 'tap';
 import { WebSocket } from '../../src/index.js';
-import { makeTempDir, ROOT, startBinary, type RunningBinary } from '../helpers/binary.js';
+import { ROOT, startBinary, type RunningBinary } from '../helpers/binary.js';
+import { CHROMIUM, launchChromium } from '../helpers/chromium.js';
 
 // A browser global used inside page functions; the project compiles without the DOM lib.
 declare const document: { querySelector(selector: string): { textContent: string | null } | null };
 
-const CHROMIUM = '/usr/bin/chromium';
 const TIMEOUT = 10_000;
 const ARTIFACTS = join(ROOT, 'test-artifacts');
 
@@ -31,23 +31,7 @@ if (!existsSync(CHROMIUM)) {
 
   t.before(async () => {
     bin = await startBinary();
-    context = await chromium.launchPersistentContext(makeTempDir('trident-chromium-demo-'), {
-      executablePath: CHROMIUM,
-      headless: true,
-      ignoreHTTPSErrors: true,
-      timeout: 20_000,
-      viewport: { width: 900, height: 1100 },
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost, EXCLUDE 127.0.0.1',
-      ],
-    });
+    context = await launchChromium('trident-chromium-demo-', { width: 900, height: 1100 });
     context.setDefaultTimeout(TIMEOUT);
     mkdirSync(ARTIFACTS, { recursive: true });
   });
