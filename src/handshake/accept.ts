@@ -162,9 +162,10 @@ export async function acceptHandshake<Validated>(
     if (negotiated.extensions !== '') fields.push(['sec-websocket-extensions', negotiated.extensions]);
     const altSvc = context.altSvcFor(responder.localPort);
     if (altSvc !== undefined) fields.push(['alt-svc', altSvc]);
-    const ws = openSession(context, request, negotiated, responder.accept(fields, validated));
-    // RFC 6455 §4.2.2 answers 101; RFC 8441 §5 and RFC 9220 §3 answer 200.
+    const channel = responder.accept(fields, validated);
+    // Counted before 'connection' is emitted. RFC 6455 §4.2.2 answers 101; RFC 8441 §5 and RFC 9220 §3 answer 200.
     context.metrics?.countHandshake(request.transport, request.transport === 'http/1.1' ? 101 : 200);
+    const ws = openSession(context, request, negotiated, channel);
     stopCatching(); // the session's channel catches them now
     return ws;
   } catch (error) {

@@ -21,12 +21,12 @@ import { buildServerConfig, isLoopbackAddress, resolveAdmission, resolveTranspor
 import { QuicConnectionImpl, type ConnectionOwner } from './connection.js';
 import { resolveHost, UdpEndpoint } from './endpoint.js';
 import { TRANSPORT_ERROR_CONNECTION_REFUSED } from './errors.js';
-import { addPackets, smoothedRtt, type PacketCounts } from './traffic-stats.js';
 import { HandshakeBudget } from './handshake-budget.js';
 import { initialConnectionClose } from './initial-close.js';
 import { PacketType, parseLongHeader, type LongHeader } from './long-header.js';
 import { AnswerLimiter, sourceKey } from './rate-limit.js';
 import { RetryTokens, StatelessResets } from './tokens.js';
+import { addPackets, smoothedRtt, type PacketCounts } from './traffic-stats.js';
 import type { QuicConnectionCloseInfo, QuicServer, QuicServerOptions, QuicServerStats, QuicTrafficStats } from './types.js';
 
 /** Engine options beyond the contract (types.ts). */
