@@ -1,4 +1,5 @@
-import { Counter, Gauge, Registry } from 'prom-client';
+import { createRequire } from 'node:module';
+import type { Counter, Gauge, Registry } from 'prom-client';
 import type { TransportName } from '../session/byte-channel.js';
 import { SessionCounters } from '../session/counters.js';
 import type { WebSocket } from '../session/websocket.js';
@@ -14,6 +15,17 @@ export interface MetricsOptions {
 }
 
 const TRANSPORTS: readonly TransportName[] = ['http/1.1', 'h2', 'h3'];
+
+/**
+ * prom-client, loaded on first use: it takes about as long to load as the
+ * rest of the library, which a server without metrics should not pay. It is
+ * a CommonJS package, so a synchronous require works from this ES module.
+ */
+let promClient: typeof import('prom-client') | null = null;
+function loadPromClient(): typeof import('prom-client') {
+  promClient ??= createRequire(import.meta.url)('prom-client') as typeof import('prom-client');
+  return promClient;
+}
 
 type Labels = Record<string, string | number>;
 /** Reports the current values of one metric: `emit(labels, value)` per series. */
@@ -33,6 +45,7 @@ export class ServerMetrics implements HandshakeMetrics {
   private readonly quicServers: QuicServer[] = [];
 
   constructor(options: MetricsOptions, sessions: () => Iterable<WebSocket>) {
+    const { Counter, Gauge, Registry } = loadPromClient();
     this.registry = options.registry ?? new Registry();
     const prefix = options.prefix ?? 'trident_';
     const registers = [this.registry];

@@ -3,10 +3,12 @@
  * after a known mixed HTTP/1.1, HTTP/2 and HTTP/3 run. The last scrape is kept
  * in test-artifacts/metrics-scrape.txt.
  */
+import { execFileSync } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import t from 'tap';
 import { HandshakeError, WebSocket } from '../../src/index.js';
 import { parseServeArgs } from '../../src/cli/config.js';
@@ -111,4 +113,18 @@ t.test('the binary serves /metrics with exact counts after a mixed h1/h2/h3 run'
   mkdirSync(artifacts, { recursive: true });
   writeFileSync(join(artifacts, 'metrics-scrape.txt'), response.body);
   t.equal(await bin.stop(), 0, 'exits 0 on SIGTERM with the metrics listener open');
+});
+
+t.test('prom-client is loaded only by a server with metrics on (the built package)', async (t) => {
+  const script = `
+    const { WebSocketServer } = await import(${JSON.stringify(pathToFileURL(join(ROOT, 'dist', 'index.js')).href)});
+    const { createRequire } = await import('node:module');
+    const cache = createRequire(import.meta.url).cache;
+    const loaded = () => Object.keys(cache).some((file) => file.includes('/node_modules/prom-client/'));
+    new WebSocketServer({ noServer: true });
+    const off = loaded();
+    new WebSocketServer({ noServer: true, metrics: true });
+    process.stdout.write(JSON.stringify({ off, on: loaded() }));`;
+  const output = execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 20_000 });
+  t.same(JSON.parse(output), { off: false, on: true });
 });
