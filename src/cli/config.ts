@@ -40,6 +40,8 @@ export interface ServeConfig {
   /** Serve HTTP/3 (RFC 9220) on UDP beside the TLS port. */
   http3: boolean;
   allowedOrigins?: string[];
+  /** Port of the Prometheus `/metrics` listener (cleartext, on `host`); null when off (the default). */
+  metricsPort: number | null;
 }
 
 /** Flag name → environment variable; flags win over the environment. */
@@ -61,6 +63,7 @@ const OPTIONS = {
   'no-deflate': { type: 'boolean', env: 'TRIDENT_NO_DEFLATE', help: 'decline permessage-deflate' },
   'no-http3': { type: 'boolean', env: 'TRIDENT_NO_HTTP3', help: 'do not serve HTTP/3 on UDP beside the TLS port' },
   'allowed-origins': { type: 'string', env: 'TRIDENT_ALLOWED_ORIGINS', help: 'comma-separated browser origins allowed (default any)' },
+  'metrics-port': { type: 'string', env: 'TRIDENT_METRICS_PORT', help: 'serve Prometheus metrics at /metrics on this port, on --host (default off)' },
   help: { type: 'boolean', env: '', help: 'show this help' },
 } as const;
 
@@ -126,6 +129,7 @@ export function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv): ServeCon
     deflate: noDeflate === undefined || noDeflate === 'false' || noDeflate === '0',
     http3: noHttp3 === undefined || noHttp3 === 'false' || noHttp3 === '0',
     allowedOrigins: get('allowed-origins')?.split(',').map((origin) => origin.trim()).filter(Boolean),
+    metricsPort: get('metrics-port') === undefined ? null : port('metrics-port', get('metrics-port'), 0),
   };
   // The files are checked after every value, so a typo is reported as such.
   const missing = requestedTlsPort === null ? [] : [cert, key].filter((file) => !existsSync(file));

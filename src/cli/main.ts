@@ -6,8 +6,10 @@ import { DEFAULT_SESSION_LIMITS } from '../session/options.js';
 import { quicAvailable } from '../quic/index.js';
 import { MissingCertificateError, parseServeArgs, usage, type ServeConfig } from './config.js';
 import { chatPubSub } from './chat-pubsub.js';
+import { sessionCounts, welcome } from './demo.js';
 import { ChatRooms, isEndpoint, serveEcho } from './endpoints.js';
 import { LogDestination } from './log-destination.js';
+import { listenMetrics } from './metrics-endpoint.js';
 import { plainHttp } from './plain-http.js';
 
 /**
@@ -26,7 +28,8 @@ async function serve(config: ServeConfig): Promise<void> {
     void destination.settle(LOG_SETTLE_MS).then(() => process.exit(code));
   };
   let ready = true;
-  const onRequest = plainHttp(() => ready);
+  // `wss` is read at request time only, once it exists.
+  const onRequest = plainHttp(() => ready, () => sessionCounts(wss.clients));
   const wss = new WebSocketServer({
     noServer: true,
     logger,
@@ -41,11 +44,15 @@ async function serve(config: ServeConfig): Promise<void> {
     handshakeTimeout: config.handshakeTimeout,
     maxHeaderSize: config.maxHeaderSize,
     pubsub: chatPubSub(config, logger),
+    metrics: config.metricsPort !== null,
   });
   const rooms = new ChatRooms(wss.pubsub);
   wss.on('connection', (ws, request) => {
     if (request.pathname === '/echo') serveEcho(ws);
-    else rooms.join(ws, request);
+    else {
+      welcome(ws, request, wss.clients);
+      rooms.join(ws, request);
+    }
   });
   wss.on('error', (error) => logger.error({ err: error }, 'server error'));
   // Before listening: a required backend that cannot be reached stops the start.
@@ -69,6 +76,8 @@ async function serve(config: ServeConfig): Promise<void> {
     logger.warn({ cert: config.cert, key: config.key }, 'no certificate found (run `npm run certs`): serving ws:// only');
   }
 
+  const metricsServer = config.metricsPort === null ? null : await listenMetrics(wss.metrics!, config.host, config.metricsPort, logger);
+
   let stopping = false;
   const stop = (signal: string): void => {
     if (stopping) {
@@ -84,7 +93,11 @@ async function serve(config: ServeConfig): Promise<void> {
       exit(1);
     }, deadlineMs);
     wss.close().then(
-      () => exit(0),
+      () => {
+        // Scrapes are answered during the drain; the process ends right after.
+        metricsServer?.close();
+        exit(0);
+      },
       (error) => {
         logger.error({ err: error }, 'shutdown failed');
         exit(1);

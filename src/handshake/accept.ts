@@ -5,10 +5,18 @@ import { HandshakeRejection } from './rejection.js';
 import type { DeflateOptions } from '../protocol/deflate/negotiation.js';
 import { PerMessageDeflate } from '../protocol/deflate/per-message-deflate.js';
 import type { ZlibLimiter } from '../protocol/deflate/zlib-limiter.js';
-import type { ByteChannel } from '../session/byte-channel.js';
+import type { ByteChannel, TransportName } from '../session/byte-channel.js';
+import type { SessionCounters } from '../session/counters.js';
 import { kServerSession } from '../session/internal.js';
 import type { SessionLimits } from '../session/options.js';
 import { WebSocket } from '../session/websocket.js';
+
+/** Where a server counts handshakes and gets the counters its sessions bump (server/metrics.ts). */
+export interface HandshakeMetrics {
+  countersFor(transport: TransportName): SessionCounters;
+  /** A handshake was answered with `status`: 101 or 200 accepted, anything else refused. */
+  countHandshake(transport: TransportName, status: number): void;
+}
 
 /**
  * What every server front-end (HTTP/1.1, HTTP/2, HTTP/3) needs from the
@@ -22,6 +30,8 @@ export interface ServerContext {
   /** Longest time a handshake may take once its request head has arrived, in ms. */
   readonly handshakeTimeout: number;
   readonly logger: Logger;
+  /** Where handshakes and sessions are counted; null when metrics are off. */
+  readonly metrics: HandshakeMetrics | null;
   /** True once the server is shutting down: new handshakes get 503. */
   readonly closing: boolean;
   /**
@@ -80,13 +90,19 @@ export function openSession(
     limits: context.limits,
     logger: context.logger,
     user: negotiated.user,
+    counters: context.metrics?.countersFor(request.transport) ?? null,
   });
   context.adopt(ws, request);
   return ws;
 }
 
-/** Logs a refused handshake once, at a level that matches whose fault it was. */
-export function logRejection(logger: Logger, request: HandshakeRequest, rejection: HandshakeRejection): void {
+/** Logs a refused handshake once, at a level that matches whose fault it was, and counts it. */
+export function logRejection(
+  { logger, metrics }: Pick<ServerContext, 'logger' | 'metrics'>,
+  request: HandshakeRequest,
+  rejection: HandshakeRejection,
+): void {
+  metrics?.countHandshake(request.transport, rejection.status);
   const details = {
     transport: request.transport,
     peer: request.remoteAddress,
@@ -146,13 +162,16 @@ export async function acceptHandshake<Validated>(
     if (negotiated.extensions !== '') fields.push(['sec-websocket-extensions', negotiated.extensions]);
     const altSvc = context.altSvcFor(responder.localPort);
     if (altSvc !== undefined) fields.push(['alt-svc', altSvc]);
-    const ws = openSession(context, request, negotiated, responder.accept(fields, validated));
+    const channel = responder.accept(fields, validated);
+    // Counted before 'connection' is emitted. RFC 6455 §4.2.2 answers 101; RFC 8441 §5 and RFC 9220 §3 answer 200.
+    context.metrics?.countHandshake(request.transport, request.transport === 'http/1.1' ? 101 : 200);
+    const ws = openSession(context, request, negotiated, channel);
     stopCatching(); // the session's channel catches them now
     return ws;
   } catch (error) {
     const rejection =
       error instanceof HandshakeRejection ? error : Object.assign(new HandshakeRejection(500, 'internal server error'), { cause: error });
-    logRejection(context.logger, request, rejection);
+    logRejection(context, request, rejection);
     responder.reject(rejection);
     return null;
   }

@@ -109,3 +109,11 @@ export function encodeTextFrame(text: string, flags: FrameFlags): Buffer {
   if (key !== null) applyMask(frame.subarray(hLength), key);
   return frame;
 }
+
+/** The payload length written in an encoded frame's header (RFC 6455 §5.2: 7 bits, or 126 + 16 bits, or 127 + 64 bits). */
+export function encodedPayloadLength(frame: Buffer): number {
+  const short = frame[1]! & 0x7f;
+  if (short < 126) return short;
+  // The top 16 bits of the 64-bit length are zero for any length a Buffer can hold.
+  return short === 126 ? frame.readUInt16BE(2) : frame.readUIntBE(4, 6);
+}

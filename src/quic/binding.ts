@@ -93,6 +93,8 @@ export interface NativeConnection {
   peerError(): NativeConnectionError | null;
   localError(): NativeConnectionError | null;
   stats(): { recv: number; sent: number; lost: number; sentBytes: number; recvBytes: number };
+  /** One entry per network path; rtt is the smoothed RTT in ms. */
+  pathStats(): Array<{ active: boolean; rtt: number }>;
 }
 
 export interface NativeConnectionConstructor {

@@ -26,7 +26,8 @@ import { initialConnectionClose } from './initial-close.js';
 import { PacketType, parseLongHeader, type LongHeader } from './long-header.js';
 import { AnswerLimiter, sourceKey } from './rate-limit.js';
 import { RetryTokens, StatelessResets } from './tokens.js';
-import type { QuicConnectionCloseInfo, QuicServer, QuicServerOptions, QuicServerStats } from './types.js';
+import { addPackets, smoothedRtt, type PacketCounts } from './traffic-stats.js';
+import type { QuicConnectionCloseInfo, QuicServer, QuicServerOptions, QuicServerStats, QuicTrafficStats } from './types.js';
 
 /** Engine options beyond the contract (types.ts). */
 export interface QuicServerEngineOptions extends QuicServerOptions {
@@ -62,6 +63,8 @@ export class QuicServerImpl extends EventEmitter implements QuicServer, Connecti
   private readonly handshakes: HandshakeBudget<ServerConnection>;
   private readonly answers: AnswerLimiter;
   readonly stats: QuicServerStats = { retries: 0, refused: 0, handshakeTimeouts: 0, answersDropped: 0 };
+  /** Packet counts of connections already forgotten, so that totals outlive them. */
+  private readonly finishedPackets: PacketCounts = { packetsSent: 0, packetsReceived: 0, packetsLost: 0 };
   private readonly logger: Logger | undefined;
   private readonly table = new CidTable<ServerConnection>();
   private readonly connections = new Set<ServerConnection>();
@@ -109,6 +112,18 @@ export class QuicServerImpl extends EventEmitter implements QuicServer, Connecti
 
   get handshakeCount(): number {
     return this.handshakes.size;
+  }
+
+  /** quiche's counters, read now: the cost is per live connection and per read, never per packet. */
+  trafficStats(): QuicTrafficStats {
+    const packets = { ...this.finishedPackets };
+    const rttSeconds: number[] = [];
+    for (const connection of this.connections) {
+      addPackets(packets, connection.native);
+      const rtt = smoothedRtt(connection.native);
+      if (rtt !== undefined) rttSeconds.push(rtt);
+    }
+    return { connections: this.live, handshakes: this.handshakes.size, ...packets, rttSeconds };
   }
 
   async listen(port: number, host: string): Promise<{ address: string; port: number }> {
@@ -355,6 +370,7 @@ export class QuicServerImpl extends EventEmitter implements QuicServer, Connecti
 
   onFinished(connection: ServerConnection): void {
     this.connections.delete(connection);
+    addPackets(this.finishedPackets, connection.native);
     if (connection.scid !== undefined) this.table.delete(connection.scid);
     if (connection.alias !== undefined) this.table.deleteAlias(connection.alias);
   }

@@ -148,6 +148,19 @@ export interface QuicServerStats {
   answersDropped: number;
 }
 
+/** Traffic of a QUIC server's connections, from quiche's own counters (read on demand). */
+export interface QuicTrafficStats {
+  /** Connections that have not closed yet, and those of them still in their handshake. */
+  connections: number;
+  handshakes: number;
+  /** Packets since the server was created, of live and finished connections. */
+  packetsSent: number;
+  packetsReceived: number;
+  packetsLost: number;
+  /** The smoothed RTT (RFC 9002 §5.3) of each live connection's active path, in seconds. */
+  rttSeconds: number[];
+}
+
 export interface QuicClientOptions extends QuicTransportOptions {
   host: string;
   port: number;
@@ -175,6 +188,8 @@ export interface QuicServer extends EventEmitter {
   /** Live connections still in their handshake (also in connectionCount). */
   readonly handshakeCount: number;
   readonly stats: Readonly<QuicServerStats>;
+  /** Reads quiche's packet counters and RTTs now (cost per live connection; meant for a metrics scrape). */
+  trafficStats(): QuicTrafficStats;
   /** Stops accepting; resolves when every connection is closed (call close on them first, or they are closed with NO_ERROR). */
   close(): Promise<void>;
 }

@@ -3,7 +3,7 @@ import type { Socket } from 'node:net';
 import { HandshakeRejection } from '../handshake/rejection.js';
 import { writeRejection } from '../transports/http1/raw-response.js';
 import { handleHttp1Upgrade, requestFromIncoming } from '../transports/http1/server-upgrade.js';
-import type { ServerContext } from '../handshake/accept.js';
+import { logRejection, type ServerContext } from '../handshake/accept.js';
 import type { AnyHttpServer } from './http-servers.js';
 
 /**
@@ -17,7 +17,7 @@ export function attachHttp1(server: AnyHttpServer, context: ServerContext): () =
       // Another upgrade handler on the same server may want it.
       if (server.listenerCount('upgrade') > 1) return;
       const rejection = new HandshakeRejection(404, 'no WebSocket endpoint at this path');
-      context.logger.info({ peer: request.remoteAddress, url: request.url, status: 404 }, 'handshake refused');
+      logRejection(context, request, rejection);
       writeRejection(socket, rejection);
       return;
     }

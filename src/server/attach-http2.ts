@@ -4,7 +4,7 @@ import type { Socket } from 'node:net';
 import { isWebSocketProtocol } from '../handshake/extended-connect.js';
 import { HandshakeRejection } from '../handshake/rejection.js';
 import { handleHttp2Stream, requestFromHttp2, respondRejection } from '../transports/http2/server-stream.js';
-import type { ServerContext } from '../handshake/accept.js';
+import { logRejection, type ServerContext } from '../handshake/accept.js';
 import type { Http2AnyServer } from './http-servers.js';
 
 /** Name Node gives the compatibility layer's own 'stream' listener (lib/internal/http2/compat.js). */
@@ -38,7 +38,7 @@ export function attachHttp2(server: Http2AnyServer, context: ServerContext, auth
     if (!authoritative && hasOtherHandlers(server, onStream, onConnect)) return;
     if (websocket) {
       const rejection = new HandshakeRejection(404, 'no WebSocket endpoint at this path');
-      context.logger.info({ transport: 'h2', peer: request.remoteAddress, url: request.url, status: 404 }, 'handshake refused');
+      logRejection(context, request, rejection);
       respondRejection(stream, rejection);
       return;
     }

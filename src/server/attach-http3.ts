@@ -6,7 +6,7 @@ import type { Http3RequestStream } from '../http3/request-stream.js';
 import { handleHttp3Request, requestFromHttp3, respondRejection } from '../transports/http3/server-front.js';
 import { Http3Session } from '../http3/session.js';
 import type { QuicConnection, QuicServer, QuicServerOptions } from '../quic/types.js';
-import type { ServerContext } from '../handshake/accept.js';
+import { logRejection, type ServerContext } from '../handshake/accept.js';
 
 export interface Http3Limits {
   /** HTTP/3 requests (WebSockets) handled at once per connection; default 1000 (the QUIC stream limit follows it). */
@@ -60,7 +60,7 @@ export function attachHttp3(quic: QuicServer, context: ServerContext, limits: Re
       }
       if (isWebSocketProtocol(request.connectProtocol) && !context.shouldHandle(request)) {
         const rejection = new HandshakeRejection(404, 'no WebSocket endpoint at this path');
-        context.logger.info({ transport: 'h3', peer: peer.address, url: request.url, status: 404 }, 'handshake refused');
+        logRejection(context, request, rejection);
         respondRejection(stream, rejection);
         return;
       }

@@ -4,6 +4,7 @@ import type { Http2Session, IncomingHttpHeaders, ServerHttp2Stream } from 'node:
 import type { AddressInfo, Socket } from 'node:net';
 import type { SecureContextOptions, TlsOptions } from 'node:tls';
 import pino, { type Logger } from 'pino';
+import type { Registry } from 'prom-client';
 import { validateHttp1Upgrade } from '../handshake/http1-validation.js';
 import type { NegotiationOptions } from '../handshake/negotiate.js';
 import { HandshakeRejection } from '../handshake/rejection.js';
@@ -22,6 +23,7 @@ import { attachHttp2 } from './attach-http2.js';
 import { attachHttp3, type Http3ListenOptions } from './attach-http3.js';
 import type { QuicServer } from '../quic/types.js';
 import { logRejection, type ServerContext } from '../handshake/accept.js';
+import { ServerMetrics, type MetricsOptions } from './metrics.js';
 import {
   createOwnedServer,
   isHttp2Server,
@@ -55,6 +57,8 @@ export interface ServerOptions extends NegotiationOptions, Partial<SessionLimits
   logger?: Logger;
   /** Rooms and broadcast (`server.pubsub`): the adapter to other processes and the slow-member policy. */
   pubsub?: PubSubOptions;
+  /** Prometheus metrics (prom-client) at `wss.metrics`: `true` for a registry of its own, or where to register. Default off. */
+  metrics?: boolean | MetricsOptions;
 }
 
 export interface ListenOptions {
@@ -120,6 +124,7 @@ export class WebSocketServer extends EventEmitter {
   private readonly http3Listeners: Array<{ quic: QuicServer; shutdown: () => Promise<void> }> = [];
   /** TCP port → Alt-Svc value advertising the HTTP/3 twin on the same port number. */
   private readonly altSvc = new Map<number, string>();
+  private readonly serverMetrics: ServerMetrics | null;
   private closing = false;
   private closed: Promise<void> | null = null;
 
@@ -134,12 +139,15 @@ export class WebSocketServer extends EventEmitter {
       : null;
     this.pubsub = new Broker({ ...options.pubsub, logger });
     const server = this;
+    const metrics = options.metrics ? new ServerMetrics(options.metrics === true ? {} : options.metrics, () => this.clients) : null;
+    this.serverMetrics = metrics;
     this.context = {
       negotiation: options,
       limits: resolveSessionLimits(options),
       deflate: deflateOptions && { options: deflateOptions, limiter: new ZlibLimiter(deflateOptions.concurrency) },
       handshakeTimeout: options.handshakeTimeout ?? 10_000,
       logger,
+      metrics,
       get closing() {
         return server.closing;
       },
@@ -157,6 +165,11 @@ export class WebSocketServer extends EventEmitter {
 
   get logger(): Logger {
     return this.context.logger;
+  }
+
+  /** The prom-client Registry holding this server's metrics; null unless the `metrics` option is on. */
+  get metrics(): Registry | null {
+    return this.serverMetrics?.registry ?? null;
   }
 
   /** Whether this server takes a handshake for the given request. */
@@ -259,6 +272,7 @@ export class WebSocketServer extends EventEmitter {
       throw error;
     }
     this.http3Listeners.push({ quic, shutdown });
+    this.serverMetrics?.addQuicServer(quic);
     // RFC 7838 / RFC 9114 §3.1.1: tell HTTP/1.1 and HTTP/2 clients where HTTP/3 is.
     this.altSvc.set(port, `h3=":${port}"; ma=86400`);
   }
@@ -366,7 +380,7 @@ export class WebSocketServer extends EventEmitter {
         validateHttp1Upgrade(request);
       } catch (error) {
         if (!(error instanceof HandshakeRejection)) throw error;
-        logRejection(this.context.logger, request, error);
+        logRejection(this.context, request, error);
         res.writeHead(error.status, { ...error.headers, 'content-type': 'text/plain; charset=utf-8', connection: 'close' });
         res.end(error.body + '\n');
         return;

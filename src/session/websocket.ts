@@ -5,12 +5,13 @@ import { CloseCode } from '../protocol/close-codes.js';
 import { encodeClosePayload, truncateCloseReason } from '../protocol/close-frame.js';
 import type { PerMessageDeflate } from '../protocol/deflate/per-message-deflate.js';
 import { ProtocolError } from '../protocol/errors.js';
-import { encodeTextFrame } from '../protocol/frame-encoder.js';
+import { encodeTextFrame, encodedPayloadLength } from '../protocol/frame-encoder.js';
 import { Opcode } from '../protocol/opcodes.js';
 import { Outbox, SHARED_SLICE, type SendCallback } from '../protocol/outbox.js';
 import type { SharedFrame } from '../protocol/shared-frame.js';
 import { Receiver, type ReceiverEvent } from '../protocol/receiver.js';
 import type { ByteChannel, ByteChannelEvents, TransportName } from './byte-channel.js';
+import { countCloseCode, type SessionCounters } from './counters.js';
 import {
   addEventListener,
   getAttributeListener,
@@ -52,6 +53,8 @@ export interface SessionInit {
   limits: SessionLimits;
   logger: Logger;
   user?: unknown;
+  /** Where this session counts its traffic for metrics; absent when metrics are off. */
+  counters?: SessionCounters | null;
 }
 
 /** Input buffered beyond this while a message is being inflated pauses the transport. */
@@ -173,6 +176,7 @@ export class WebSocket extends EventEmitter {
   private childLogger: Logger | null = null;
   private peer: string | undefined = undefined;
   private handshake: ClientHandshake | null = null;
+  private counters: SessionCounters | null = null;
 
   private closeFrameReceived = false;
   /** The peer's close frame, once received. */
@@ -307,6 +311,7 @@ export class WebSocket extends EventEmitter {
     this.compressionThreshold = init.compressionThreshold;
     this.limits = init.limits;
     this.user = init.user;
+    this.counters = init.counters ?? null;
     this.baseLogger = init.logger;
     this.peer = init.channel.remoteAddress;
     this.handshake = null;
@@ -417,10 +422,13 @@ export class WebSocket extends EventEmitter {
 
     if (isString && !compress && opcode === Opcode.Text && this.canWriteDirectly()) {
       // Hot path: a text frame is built straight from the string.
-      this.writeDirectly(encodeTextFrame(data, { fin, rsv1: false, mask: this.role === 'client' }), callback);
+      const frame = encodeTextFrame(data, { fin, rsv1: false, mask: this.role === 'client' });
+      if (this.counters !== null) this.countSent(encodedPayloadLength(frame), fin);
+      this.writeDirectly(frame, callback);
       return this.sendResult();
     }
     const payload = isString ? Buffer.from(data) : toBuffer(data);
+    if (this.counters !== null) this.countSent(payload.length, fin);
     const useCompression = compress && payload.length >= this.compressionThreshold;
     if (!useCompression && this.canWriteDirectly()) {
       this.writeDirectly(this.outbox.encode(opcode, payload, fin), callback);
@@ -441,6 +449,7 @@ export class WebSocket extends EventEmitter {
    */
   [kSendPrepared](message: PreparedMessage): boolean {
     if (this.sendingFragments || !this.canSend(undefined)) return false;
+    if (this.counters !== null) this.countSent(message.payload.length, true);
     const deflate = this.deflate;
     if (deflate === null || message.payload.length < this.compressionThreshold) return this.sendShared(message.plainFrame());
     const settings = deflate.sharedCompression;
@@ -449,6 +458,11 @@ export class WebSocket extends EventEmitter {
     this.outbox.message(message.opcode, message.payload, true, true);
     this.flush();
     return true;
+  }
+
+  private countSent(bytes: number, fin: boolean): void {
+    this.counters!.bytesSent += bytes;
+    if (fin) this.counters!.messagesSent++;
   }
 
   /**
@@ -549,6 +563,10 @@ export class WebSocket extends EventEmitter {
   private sendClose(payload: Buffer): void {
     this.state = WebSocket.CLOSING;
     this.sendingFragments = false;
+    // RFC 6455 §7.1.5: a close frame without a code reads as 1005 on the other side.
+    if (this.counters !== null) {
+      countCloseCode(this.counters.closeCodesSent, payload.length >= 2 ? payload.readUInt16BE(0) : CloseCode.NoStatus);
+    }
     this.outbox.close(payload);
     this.armCloseTimer();
     this.flush();
@@ -561,7 +579,9 @@ export class WebSocket extends EventEmitter {
   }
 
   private writeDirectly(bytes: Buffer | Buffer[], callback: SendCallback | undefined): void {
-    if (!this.channel!.write(bytes, callback)) this.channelFull = true;
+    if (this.channel!.write(bytes, callback)) return;
+    this.channelFull = true;
+    if (this.counters !== null) this.counters.backpressurePauses++;
   }
 
   /** What `send()` reports: false asks the caller to wait for 'drain'. */
@@ -598,6 +618,10 @@ export class WebSocket extends EventEmitter {
         this.log.error({ err: error }, 'compression failed');
         this.abortTransport(error ?? new Error('compression failed'));
         return;
+      }
+      if (this.counters !== null) {
+        this.counters.compressInputBytes += payload.length;
+        this.counters.compressOutputBytes += compressed.length;
       }
       this.outbox.compressed(compressed);
       this.flush();
@@ -715,6 +739,10 @@ export class WebSocket extends EventEmitter {
       let event: ReceiverEvent | null = null;
       try {
         if (error) throw error;
+        if (this.counters !== null) {
+          this.counters.decompressInputBytes += payload.length;
+          this.counters.decompressOutputBytes += data!.length;
+        }
         event = this.receiver!.acceptInflated(data!, fin);
       } catch (failure) {
         this.failConnection(failure as Error);
@@ -728,6 +756,10 @@ export class WebSocket extends EventEmitter {
 
   private deliver(data: Buffer, isBinary: boolean): void {
     if (this.closeFrameReceived) return;
+    if (this.counters !== null) {
+      this.counters.messagesReceived++;
+      this.counters.bytesReceived += data.length;
+    }
     if (!isBinary || this.binaryTypeValue === 'nodebuffer') {
       this.emit('message', data, isBinary);
     } else if (this.binaryTypeValue === 'arraybuffer') {
@@ -741,6 +773,7 @@ export class WebSocket extends EventEmitter {
     this.closeFrameReceived = true;
     this.closeCode = code;
     this.closeReason = reason;
+    if (this.counters !== null) countCloseCode(this.counters.closeCodesReceived, code);
     this.debug({ code, reason }, 'close frame received');
     if (!this.outbox.closing) {
       // RFC 6455 §5.5.1: reply with a close frame, echoing the status code.
@@ -862,6 +895,7 @@ export class WebSocket extends EventEmitter {
       if (this.state !== WebSocket.OPEN) return;
       if (!this.heardFromPeer) {
         this.log.info({ interval }, 'peer silent for a heartbeat interval: terminating');
+        if (this.counters !== null) this.counters.heartbeatTerminations++;
         this.terminate();
         return;
       }

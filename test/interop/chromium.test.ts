@@ -8,16 +8,16 @@
  * No skipping: without /usr/bin/chromium this file fails (CI installs it).
  */
 import { existsSync } from 'node:fs';
-import { chromium, type BrowserContext, type CDPSession, type Page } from 'playwright-core';
+import type { BrowserContext, CDPSession, Page } from 'playwright-core';
 import t from 'tap';
-import { makeCerts, makeTempDir, startBinary, type LogLine, type RunningBinary } from '../helpers/binary.js';
+import { makeCerts, startBinary, type LogLine, type RunningBinary } from '../helpers/binary.js';
+import { CHROMIUM, launchChromium } from '../helpers/chromium.js';
 import { echoInPage } from '../helpers/page-echo.js';
 
 // A browser global used inside page.evaluate(); the project compiles without
 // the DOM lib, so it is declared here, scoped to this module.
 declare const location: { protocol: string };
 
-const CHROMIUM = '/usr/bin/chromium';
 const TIMEOUT = 10_000;
 
 function withTimeout<T>(promise: Promise<T>, what: string, ms = TIMEOUT): Promise<T> {
@@ -77,22 +77,7 @@ if (!existsSync(CHROMIUM)) {
   t.before(async () => {
     const certDir = await makeCerts();
     bin = await startBinary(['--log-level', 'debug'], {}, { certDir });
-    context = await chromium.launchPersistentContext(makeTempDir('trident-chromium-'), {
-      executablePath: CHROMIUM,
-      headless: true,
-      ignoreHTTPSErrors: true,
-      timeout: 20_000,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost, EXCLUDE 127.0.0.1',
-      ],
-    });
+    context = await launchChromium('trident-chromium-');
     context.setDefaultTimeout(TIMEOUT);
     page = context.pages()[0] ?? (await context.newPage());
     handshakes = await watchHandshakes(await context.newCDPSession(page));

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { encodeFrame, encodeTextFrame } from '../../src/protocol/frame-encoder.js';
+import { encodeFrame, encodeTextFrame, encodedPayloadLength } from '../../src/protocol/frame-encoder.js';
 import { applyMask, applyMaskKey, copyMasked, maskInJavaScript, nativeMasking } from '../../src/protocol/mask.js';
 import { Receiver } from '../../src/protocol/receiver.js';
 
@@ -94,5 +94,14 @@ t.test('copyMasked writes the masked bytes at the offset and leaves the source a
     t.same(target.subarray(3, 3 + length), Buffer.from(source.map((byte, i) => byte ^ key[i & 3])), `length ${length}: masked`);
     t.ok(target.subarray(0, 3).every((b) => b === 0xee) && target.subarray(3 + length).every((b) => b === 0xee), `length ${length}: nothing else written`);
     t.same(source, before, `length ${length}: source unchanged`);
+  }
+});
+
+t.test('encodedPayloadLength reads the length back from 7-bit, 16-bit and 64-bit headers, masked or not', async (t) => {
+  for (const length of [0, 125, 126, 65535, 65536, 70000]) {
+    for (const mask of [false, true]) {
+      const frame = encodeTextFrame('a'.repeat(length), { fin: true, rsv1: false, mask });
+      t.equal(encodedPayloadLength(frame), length, `${length} bytes, mask ${mask}`);
+    }
   }
 });

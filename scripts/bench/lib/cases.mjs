@@ -10,6 +10,8 @@ export const ROWS = {
   'trident-wss': { server: 'trident-tls', transport: 'h1tls', label: 'trident-ws HTTP/1.1 wss://' },
   'trident-h2': { server: 'trident-tls', transport: 'h2', label: 'trident-ws HTTP/2 (wss, h2)' },
   'trident-deflate': { server: 'trident-deflate', transport: 'h1', deflate: true, label: 'trident-ws + permessage-deflate' },
+  'trident-h1-metrics': { server: 'trident-metrics', transport: 'h1', label: 'trident-ws HTTP/1.1 ws://, metrics on' },
+  'trident-deflate-metrics': { server: 'trident-deflate-metrics', transport: 'h1', deflate: true, label: 'trident-ws + permessage-deflate, metrics on' },
   ws: { server: 'ws', transport: 'h1', label: 'ws 8 + bufferutil ws://' },
   'ws-wss': { server: 'ws-tls', transport: 'h1tls', label: 'ws 8 + bufferutil wss://' },
   'ws-deflate': { server: 'ws-deflate', transport: 'h1', deflate: true, label: 'ws 8 + permessage-deflate' },
@@ -102,6 +104,10 @@ export const GROUPS = {
     title: 'Frame reassembly (receiver only, in process): a masked payload from 1-byte chunks vs one chunk',
     pairs: [{ a: 'receiver-1-byte', b: 'receiver-one-chunk' }],
   },
+  metrics: {
+    title: 'Prometheus metrics on vs off (HTTP/1.1 ws://): the cost of the per-message counters',
+    pairs: [{ a: 'trident-h1-metrics', b: 'trident-h1' }, { a: 'trident-deflate-metrics', b: 'trident-deflate' }],
+  },
   soak: { title: 'Soak: a population of sessions with churn; server RSS and fds before and after', pairs: [] },
   h3: {
     title: 'HTTP/3 (RFC 9220, QUIC) beside HTTP/2 (same shapes)',
@@ -130,6 +136,8 @@ export function buildCases({ quick, memConns, soakConns = 10000, soakSeconds = 3
   for (const size of quick ? [KiB] : [64, KiB, 64 * KiB]) cases.push(echoCase('echo-h2', H2, size, 100, { sessions: 4 }));
   cases.push(echoCase('echo-h2', H2, KiB, 1, { sessions: 1 }));
   for (const size of quick ? [KiB] : [64, KiB, 64 * KiB]) cases.push(echoCase('deflate', DEFLATE, size, 100));
+  for (const size of quick ? [64, KiB] : [64, KiB, 64 * KiB]) cases.push(echoCase('metrics', ['trident-h1-metrics', 'trident-h1'], size, 100));
+  cases.push({ ...echoCase('metrics', ['trident-deflate-metrics', 'trident-deflate'], KiB, 100), id: 'metrics-deflate-1k-100' });
 
   // Issue 11 item 1: linear reassembly shows as equal ns/byte of the 1-byte row at both sizes.
   for (const size of [256 * KiB, MiB]) {

@@ -20,6 +20,9 @@ export const SERVER_PROCESSES = {
   trident: { script: 'trident.mjs', config: {} },
   'trident-tls': { script: 'trident.mjs', config: { tls: true } },
   'trident-deflate': { script: 'trident.mjs', config: { deflate: true } },
+  // The same with Prometheus metrics on (issue 14): the cost of the counters on the hot path.
+  'trident-metrics': { script: 'trident.mjs', config: { metrics: true } },
+  'trident-deflate-metrics': { script: 'trident.mjs', config: { deflate: true, metrics: true } },
   ws: { script: 'ws.mjs', config: {} },
   'ws-tls': { script: 'ws.mjs', config: { tls: true } },
   'ws-deflate': { script: 'ws.mjs', config: { deflate: true } },

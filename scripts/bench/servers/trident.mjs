@@ -1,4 +1,4 @@
-// trident-ws echo server under test. Config: { tls, deflate } (see common.mjs).
+// trident-ws echo server under test. Config: { tls, deflate, h3, metrics } (see common.mjs).
 // With tls, one port serves HTTP/2 (RFC 8441) and HTTP/1.1 (ALPN), as `listen({ tls })` does;
 // with h3 too, HTTP/3 (RFC 9220) on the same port number over UDP (`listen({ tls, http3 })`;
 // h3 is true or QUIC transport options).
@@ -7,7 +7,7 @@ import { HOST, config, serveControl, tlsOptions } from './common.mjs';
 
 const perMessageDeflate =
   config.deflate === 'no-context-takeover' ? { serverNoContextTakeover: true, clientNoContextTakeover: true } : Boolean(config.deflate);
-const wss = new WebSocketServer({ noServer: true, perMessageDeflate });
+const wss = new WebSocketServer({ noServer: true, perMessageDeflate, metrics: Boolean(config.metrics) });
 wss.on('connection', (ws) => {
   ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary }));
 });
