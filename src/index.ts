@@ -6,6 +6,10 @@ export type { BinaryType, MessageData, SendData, SendOptions, WebSocketEventMap 
 export { WebSocketServer } from './server/websocket-server.js';
 export type { ServerOptions, ListenOptions, WebSocketServerEventMap } from './server/websocket-server.js';
 export type { ClientOptions, UnexpectedResponse } from './session/client-options.js';
+export { Broker } from './pubsub/broker.js';
+export type { BrokerStats, PublishOptions } from './pubsub/broker.js';
+export type { PubSubOptions, SlowMemberOptions, SlowMemberPolicy } from './pubsub/options.js';
+export type { PubSubAdapter, PublishedMessage } from './pubsub/adapter.js';
 export { HandshakeError } from './client/handshake-error.js';
 export type { HandshakeErrorCode } from './client/handshake-error.js';
 export { HandshakeRequest } from './handshake/request.js';

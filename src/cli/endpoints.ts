@@ -1,4 +1,5 @@
 import type { HandshakeRequest } from '../handshake/request.js';
+import type { Broker } from '../pubsub/broker.js';
 import type { WebSocket } from '../session/websocket.js';
 
 const ROOM_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
@@ -25,30 +26,23 @@ export function serveEcho(ws: WebSocket): void {
   });
 }
 
-/** Chat rooms: every message goes to everyone in the room, the sender included. */
+/**
+ * Chat rooms: every message goes to everyone in the room, the sender
+ * included, through the server's broker (so, with an adapter, to the room's
+ * members in other processes too). The broker drops members when they close.
+ */
 export class ChatRooms {
-  private readonly rooms = new Map<string, Set<WebSocket>>();
+  constructor(private readonly broker: Broker) {}
 
   join(ws: WebSocket, request: HandshakeRequest): void {
-    const name = request.pathname.slice('/chat/'.length);
-    let room = this.rooms.get(name);
-    if (!room) {
-      room = new Set();
-      this.rooms.set(name, room);
-    }
-    room.add(ws);
+    const topic = request.pathname.slice(1); // 'chat/<room>'
+    this.broker.join(ws, topic);
     ws.on('message', (data: Buffer, isBinary: boolean) => {
-      for (const member of room) {
-        if (member.readyState === member.OPEN) member.send(data, { binary: isBinary });
-      }
-    });
-    ws.once('close', () => {
-      room.delete(ws);
-      if (room.size === 0) this.rooms.delete(name);
+      this.broker.publish(topic, data, { binary: isBinary });
     });
   }
 
   get size(): number {
-    return this.rooms.size;
+    return this.broker.roomCount;
   }
 }

@@ -5,6 +5,7 @@ import { WebSocketServer } from '../server/websocket-server.js';
 import { DEFAULT_SESSION_LIMITS } from '../session/options.js';
 import { quicAvailable } from '../quic/index.js';
 import { MissingCertificateError, parseServeArgs, usage, type ServeConfig } from './config.js';
+import { chatPubSub } from './chat-pubsub.js';
 import { ChatRooms, isEndpoint, serveEcho } from './endpoints.js';
 import { LogDestination } from './log-destination.js';
 import { plainHttp } from './plain-http.js';
@@ -26,7 +27,6 @@ async function serve(config: ServeConfig): Promise<void> {
   };
   let ready = true;
   const onRequest = plainHttp(() => ready);
-  const rooms = new ChatRooms();
   const wss = new WebSocketServer({
     noServer: true,
     logger,
@@ -40,12 +40,16 @@ async function serve(config: ServeConfig): Promise<void> {
     heartbeatInterval: config.heartbeatInterval,
     handshakeTimeout: config.handshakeTimeout,
     maxHeaderSize: config.maxHeaderSize,
+    pubsub: chatPubSub(config, logger),
   });
+  const rooms = new ChatRooms(wss.pubsub);
   wss.on('connection', (ws, request) => {
     if (request.pathname === '/echo') serveEcho(ws);
     else rooms.join(ws, request);
   });
   wss.on('error', (error) => logger.error({ err: error }, 'server error'));
+  // Before listening: a required backend that cannot be reached stops the start.
+  await wss.pubsub.start();
 
   if (config.httpPort !== null) {
     await wss.listen({ host: config.host, port: config.httpPort, onRequest });

@@ -13,6 +13,8 @@ export const CloseCode = {
   MessageTooBig: 1009,
   MandatoryExtension: 1010,
   InternalError: 1011,
+  /** IANA registry: the server is overloaded or the peer fell behind; reconnecting later is fine. */
+  TryAgainLater: 1013,
   /** Reserved: TLS handshake failure; never sent on the wire. */
   TlsHandshake: 1015,
 } as const;

@@ -1,5 +1,8 @@
 import { encodeFrame } from './frame-encoder.js';
 import { Opcode } from './opcodes.js';
+import type { SharedFrame } from './shared-frame.js';
+
+const EMPTY = Buffer.alloc(0);
 
 export type SendCallback = (error?: Error | null) => void;
 
@@ -17,6 +20,38 @@ interface Entry {
   /** The encoded frame; null while the payload waits to be compressed. */
   bytes: Buffer | Buffer[] | null;
   callback: SendCallback | undefined;
+  /** A frame shared with other sessions (a broadcast), taken in slices; null for this session's own frames. */
+  shared: SharedFrame | null;
+  /** Bytes of `shared` already taken. */
+  offset: number;
+  /** What this entry still counts in `queuedBytes`. */
+  queued: number;
+}
+
+/**
+ * A shared frame is handed to the transport this much at a time: a transport
+ * that copies or encrypts what it is given (TLS, QUIC) then holds one slice
+ * per session instead of a copy of the whole broadcast.
+ */
+export const SHARED_SLICE = 64 * 1024;
+
+/** Up to `max` bytes of `bytes` from `offset`, as views (never a copy). */
+function sliceOf(bytes: Buffer | Buffer[], offset: number, max: number): { bytes: Buffer | Buffer[]; length: number } {
+  const parts = Array.isArray(bytes) ? bytes : [bytes];
+  const out: Buffer[] = [];
+  let length = 0;
+  for (const part of parts) {
+    if (offset >= part.length) {
+      offset -= part.length;
+      continue;
+    }
+    const piece = part.subarray(offset, offset + max - length);
+    offset = 0;
+    out.push(piece);
+    length += piece.length;
+    if (length === max) break;
+  }
+  return { bytes: out.length === 1 ? out[0]! : out, length };
 }
 
 /**
@@ -78,6 +113,19 @@ export class Outbox {
     this.push(opcode, payload, fin, compress ? null : this.encode(opcode, payload, fin), callback);
   }
 
+  /**
+   * Queues a frame encoded once for many sessions (a broadcast, RFC 6455
+   * §5.1: server frames are unmasked, so the bytes are the same for all). It
+   * may still be pending (compressing); frames queued after it wait for it.
+   */
+  shared(frame: SharedFrame, callback?: SendCallback): void {
+    this.assertOpen();
+    const entry = this.push(Opcode.Binary, EMPTY, true, null, callback);
+    entry.shared = frame;
+    entry.queued = frame.length;
+    this.queuedBytes += frame.length;
+  }
+
   /** Queues a ping or pong (control frames may sit between data frames, RFC 6455 §5.4). */
   control(opcode: number, payload: Buffer, callback?: SendCallback): void {
     this.assertOpen();
@@ -94,8 +142,9 @@ export class Outbox {
     if (this.closeQueued) return;
     const waiting = this.waitingPong;
     if (waiting !== null) {
-      this.queuedBytes += payload.length - waiting.payload.length;
+      this.queuedBytes += payload.length - waiting.queued;
       waiting.payload = payload;
+      waiting.queued = payload.length;
       waiting.bytes = this.encode(Opcode.Pong, payload, true);
       return;
     }
@@ -117,7 +166,7 @@ export class Outbox {
     if (this.compressing !== null) return null;
     for (let i = Math.max(this.compressScan, this.head); i < this.entries.length; i++) {
       const entry = this.entries[i]!;
-      if (entry.bytes !== null) continue;
+      if (entry.bytes !== null || entry.shared !== null) continue;
       this.compressScan = i + 1;
       this.compressing = entry;
       return entry.payload;
@@ -138,7 +187,31 @@ export class Outbox {
   take(): OutgoingFrame | null {
     if (this.head === this.entries.length) return null;
     const entry = this.entries[this.head]!;
+    if (entry.shared !== null) return this.takeShared(entry, entry.shared);
     if (entry.bytes === null) return null;
+    this.advance(entry);
+    return { bytes: entry.bytes, callback: entry.callback };
+  }
+
+  /** The next slice of a shared frame; the entry (and its callback) goes with the last slice. */
+  private takeShared(entry: Entry, frame: SharedFrame): OutgoingFrame | null {
+    if (frame.bytes === null) return null;
+    let bytes = frame.bytes;
+    let length = frame.length;
+    if (entry.offset > 0 || length > SHARED_SLICE) ({ bytes, length } = sliceOf(frame.bytes, entry.offset, SHARED_SLICE));
+    entry.offset += length;
+    if (entry.offset < frame.length) {
+      const counted = Math.min(entry.queued, length);
+      entry.queued -= counted;
+      this.queuedBytes -= counted;
+      return { bytes, callback: undefined };
+    }
+    this.advance(entry);
+    return { bytes, callback: entry.callback };
+  }
+
+  /** Removes the head entry, which was taken whole. */
+  private advance(entry: Entry): void {
     this.entries[this.head++] = undefined as unknown as Entry;
     if (this.head === this.entries.length) {
       this.reset();
@@ -149,8 +222,7 @@ export class Outbox {
       this.head = 0;
     }
     if (entry === this.waitingPong) this.waitingPong = null;
-    this.queuedBytes -= entry.payload.length;
-    return { bytes: entry.bytes, callback: entry.callback };
+    this.queuedBytes -= entry.queued;
   }
 
   /** Asks for the end of the transport once every queued frame was taken. */
@@ -202,7 +274,7 @@ export class Outbox {
     bytes: Buffer | Buffer[] | null,
     callback: SendCallback | undefined,
   ): Entry {
-    const entry: Entry = { opcode, fin, payload, bytes, callback };
+    const entry: Entry = { opcode, fin, payload, bytes, callback, shared: null, offset: 0, queued: payload.length };
     this.entries.push(entry);
     this.queuedBytes += payload.length;
     return entry;

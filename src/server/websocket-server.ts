@@ -9,6 +9,8 @@ import type { NegotiationOptions } from '../handshake/negotiate.js';
 import { HandshakeRejection } from '../handshake/rejection.js';
 import type { HandshakeRequest } from '../handshake/request.js';
 import { CloseCode } from '../protocol/close-codes.js';
+import { Broker } from '../pubsub/broker.js';
+import type { PubSubOptions } from '../pubsub/options.js';
 import { resolveDeflateOptions } from '../protocol/deflate/negotiation.js';
 import { ZlibLimiter } from '../protocol/deflate/zlib-limiter.js';
 import { resolveSessionLimits, type SessionLimits } from '../session/options.js';
@@ -51,6 +53,8 @@ export interface ServerOptions extends NegotiationOptions, Partial<SessionLimits
   http2?: Http2Limits;
   /** A pino logger; sessions log through child loggers with transport, session id and peer. Default: silent. */
   logger?: Logger;
+  /** Rooms and broadcast (`server.pubsub`): the adapter to other processes and the slow-member policy. */
+  pubsub?: PubSubOptions;
 }
 
 export interface ListenOptions {
@@ -105,6 +109,8 @@ export interface WebSocketServer {
 export class WebSocketServer extends EventEmitter {
   /** Sessions that are open or closing. */
   readonly clients = new Set<WebSocket>();
+  /** Rooms of this server's sessions: join, leave, publish (see Broker). */
+  readonly pubsub: Broker;
   private readonly context: ServerContext;
   private readonly options: ServerOptions;
   private readonly ownedServers: AnyHttpServer[] = [];
@@ -124,6 +130,7 @@ export class WebSocketServer extends EventEmitter {
     const deflateOptions = options.perMessageDeflate
       ? resolveDeflateOptions(options.perMessageDeflate === true ? {} : options.perMessageDeflate)
       : null;
+    this.pubsub = new Broker({ ...options.pubsub, logger });
     const server = this;
     this.context = {
       negotiation: options,
@@ -392,6 +399,7 @@ export class WebSocketServer extends EventEmitter {
         }),
     );
     await Promise.all(sessionsClosed);
+    await this.pubsub.close().catch((error: unknown) => this.context.logger.warn({ err: error }, 'pub/sub adapter failed to close'));
     // RFC 9113 §6.8: GOAWAY, then the connection closes once its streams are done.
     for (const session of this.http2Sessions) session.close();
     // RFC 9114 §5.2: GOAWAY, then CONNECTION_CLOSE with H3_NO_ERROR.

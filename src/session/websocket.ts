@@ -7,7 +7,8 @@ import type { PerMessageDeflate } from '../protocol/deflate/per-message-deflate.
 import { ProtocolError } from '../protocol/errors.js';
 import { encodeTextFrame } from '../protocol/frame-encoder.js';
 import { Opcode } from '../protocol/opcodes.js';
-import { Outbox, type SendCallback } from '../protocol/outbox.js';
+import { Outbox, SHARED_SLICE, type SendCallback } from '../protocol/outbox.js';
+import type { SharedFrame } from '../protocol/shared-frame.js';
 import { Receiver, type ReceiverEvent } from '../protocol/receiver.js';
 import type { ByteChannel, ByteChannelEvents, TransportName } from './byte-channel.js';
 import {
@@ -23,7 +24,8 @@ import {
   type ErrorEvent,
   type WhatwgEventMap,
 } from './events.js';
-import { kServerSession } from './internal.js';
+import { kSendPrepared, kServerSession } from './internal.js';
+import type { PreparedMessage } from './prepared-message.js';
 import type { SessionLimits } from './options.js';
 
 export type BinaryType = 'nodebuffer' | 'arraybuffer' | 'blob';
@@ -69,7 +71,7 @@ const EMPTY = Buffer.alloc(0);
 const CLOSE_LINGER_MS = 1000;
 let nextSessionId = 1;
 
-function toBuffer(data: ArrayBufferView | ArrayBuffer): Buffer {
+export function toBuffer(data: ArrayBufferView | ArrayBuffer): Buffer {
   if (Buffer.isBuffer(data)) return data;
   if (data instanceof ArrayBuffer) return Buffer.from(data);
   if (ArrayBuffer.isView(data)) return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
@@ -423,6 +425,42 @@ export class WebSocket extends EventEmitter {
       this.flush();
     }
     return this.sendResult();
+  }
+
+  /**
+   * @internal Queues a broadcast message prepared once for many sessions, in
+   * order with this session's other sends: the frame bytes are shared, only
+   * a session whose compressor keeps context compresses for itself. Returns
+   * false when the message was not queued: the session is not open, or it is
+   * in the middle of a fragmented message of its own (RFC 6455 §5.4: frames
+   * of two messages never interleave).
+   */
+  [kSendPrepared](message: PreparedMessage): boolean {
+    if (this.sendingFragments || !this.canSend(undefined)) return false;
+    const deflate = this.deflate;
+    if (deflate === null || message.payload.length < this.compressionThreshold) return this.sendShared(message.plainFrame());
+    const settings = deflate.sharedCompression;
+    if (settings !== null) return this.sendShared(message.compressedFrame(settings));
+    // RFC 7692 §7.2.1: with context takeover the output depends on this session's earlier messages.
+    this.outbox.message(message.opcode, message.payload, true, true);
+    this.flush();
+    return true;
+  }
+
+  private sendShared(frame: SharedFrame): boolean {
+    if (frame.ready && frame.length <= SHARED_SLICE && this.canWriteDirectly()) {
+      this.writeDirectly(frame.bytes!, undefined);
+      return true;
+    }
+    this.outbox.shared(frame);
+    if (!frame.ready) frame.onReady(() => this.onSharedFrameReady());
+    this.flush();
+    return true;
+  }
+
+  private onSharedFrameReady(): void {
+    this.flush();
+    this.maybeDrain();
   }
 
   ping(data?: SendData, callback?: SendCallback): void {

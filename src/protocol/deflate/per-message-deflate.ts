@@ -47,6 +47,13 @@ export interface PerMessageDeflateOptions {
   pool?: ZlibPool;
 }
 
+/** Settings that make a compressor produce the same bytes for the same message (see `sharedCompression`). */
+export interface SharedCompression {
+  readonly windowBits: number;
+  readonly level: number;
+  readonly memLevel: number;
+}
+
 interface DeflateOp {
   cb: Callback;
   data: Buffer;
@@ -164,6 +171,18 @@ export class PerMessageDeflate {
     // same zlib quirk), and a 9-bit inflater also reads 8-bit streams.
     this.#inflateWindowBits = Math.max(peerBits, 9);
     this.#inflateNoContextTakeover = server ? params.clientNoContextTakeover : params.serverNoContextTakeover;
+  }
+
+  /**
+   * The settings of our compressor when every message we send is compressed
+   * on its own (our direction has no context takeover, RFC 7692 §7.1.1):
+   * then a message compresses to the same bytes for every session with these
+   * settings, so a broadcast may compress it once for all of them. Null when
+   * our compressor carries context from message to message.
+   */
+  get sharedCompression(): SharedCompression | null {
+    if (!this.#deflateNoContextTakeover) return null;
+    return { windowBits: this.#deflateWindowBits, level: this.#level, memLevel: this.#memLevel };
   }
 
   // -------------------------------------------------------------------------
