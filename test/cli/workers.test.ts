@@ -1,0 +1,80 @@
+/**
+ * `trident serve --workers 2`: connections spread over both workers, chat
+ * crosses workers (through the primary, no Redis) over h1, h2 and h3, a killed
+ * worker is restarted, and SIGTERM closes every client with 1001.
+ */
+import t from 'tap';
+import { quicAvailable } from '../../src/index.js';
+import { joinChat, type ChatMember, type Transport } from '../helpers/chat-client.js';
+import { makeCerts, startBinary, type RunningBinary } from '../helpers/binary.js';
+
+const h3: Transport = quicAvailable() ? 'h3' : 'h2';
+let certDir: string;
+t.before(async () => {
+  certDir = await makeCerts();
+});
+
+/** Joins and returns the member with the worker that logged its connection. */
+async function joinOn(bin: RunningBinary, transport: Transport): Promise<{ member: ChatMember; worker: number }> {
+  const from = bin.logs.length;
+  const member = await joinChat(bin.tlsPort, 'room', transport, bin.caPem);
+  const line = await bin.waitForLog((l) => l.msg === 'websocket connected', { from, what: '"websocket connected"' });
+  return { member, worker: line.worker as number };
+}
+
+async function startWorkers(): Promise<RunningBinary> {
+  const bin = await startBinary(['--workers', '2', '--log-level', 'debug'], {}, { certDir, startTimeoutMs: 20_000 });
+  await bin.waitForLog((l) => l.msg === 'all workers ready', { timeoutMs: 20_000, what: '"all workers ready"' });
+  return bin;
+}
+
+t.test('--workers 2: connections spread, chat crosses workers over h1, h2 and h3 in order, SIGTERM closes all with 1001', async (t) => {
+  const bin = await startWorkers();
+  t.teardown(() => bin.kill());
+  // node:cluster hands TCP connections to the workers in turn.
+  const h1s = [await joinOn(bin, 'h1'), await joinOn(bin, 'h1'), await joinOn(bin, 'h1')];
+  t.same(new Set(h1s.map((j) => j.worker)), new Set([1, 2]), 'HTTP/1.1 connections reached both workers');
+  const viaH2 = await joinOn(bin, 'h2');
+  const viaH3 = await joinOn(bin, h3);
+  t.ok([1, 2].includes(viaH3.worker), `the ${h3} member is on worker ${viaH3.worker}`);
+  const members = [...h1s, viaH2, viaH3];
+  t.teardown(() => members.forEach((j) => j.member.ws.terminate()));
+
+  let expected: string[] = [];
+  for (const [index, { member }] of members.entries()) {
+    const texts = Array.from({ length: 20 }, (_, i) => `m${index}-${i}`);
+    texts.forEach((text) => member.ws.send(text));
+    expected = [...expected, ...texts];
+    await Promise.all(members.map((j) => j.member.until(expected.length)));
+  }
+  for (const [index, { member, worker }] of members.entries()) {
+    t.same(member.received, expected, `member ${index} (${member.ws.transport}, worker ${worker}) got every message in order`);
+  }
+
+  const codes = members.map((j) => j.member.closed);
+  t.equal(await bin.stop('SIGTERM', 20_000), 0, 'the primary exits 0 once the workers stopped');
+  t.same(await Promise.all(codes), members.map(() => 1001), 'every client was closed with 1001 (Going Away)');
+});
+
+t.test('--workers 2: a killed worker is restarted and logged; the other one keeps serving', async (t) => {
+  const bin = await startWorkers();
+  t.teardown(() => bin.kill());
+  const ready = bin.logs.filter((l) => l.msg === 'worker ready');
+  const victim = ready.find((l) => l.worker === 2)!;
+  t.type(victim.pid, 'number', 'the primary logged worker 2\'s pid');
+
+  const from = bin.logs.length;
+  process.kill(victim.pid as number, 'SIGKILL');
+  const died = await bin.waitForLog((l) => l.msg === 'worker died: restarting it', { from, what: '"worker died"' });
+  t.match(died, { worker: 2, signal: 'SIGKILL' }, 'the death is logged with the worker and the signal');
+  const again = await bin.waitForLog((l) => l.msg === 'worker ready' && l.worker === 2, { from, timeoutMs: 20_000, what: 'worker 2 ready again' });
+  t.not(again.pid, victim.pid, 'worker 2 runs in a new process');
+
+  // Both workers serve again: connections reach each of them.
+  const joined = [await joinOn(bin, 'h1'), await joinOn(bin, 'h1'), await joinOn(bin, 'h1')];
+  t.teardown(() => joined.forEach((j) => j.member.ws.terminate()));
+  t.same(new Set(joined.map((j) => j.worker)), new Set([1, 2]), 'both workers accept connections after the restart');
+  joined[0]!.member.ws.send('after restart');
+  await Promise.all(joined.map((j) => j.member.until(1)));
+  t.same(joined.map((j) => j.member.received), joined.map(() => ['after restart']), 'chat crosses workers after the restart');
+});
