@@ -7,6 +7,7 @@ import t from 'tap';
 import { quicAvailable } from '../../src/index.js';
 import { joinChat, type ChatMember, type Transport } from '../helpers/chat-client.js';
 import { makeCerts, startBinary, type RunningBinary } from '../helpers/binary.js';
+import { udpReusePortSupported } from '../../src/cli/workers.js';
 
 const h3: Transport = quicAvailable() ? 'h3' : 'h2';
 let certDir: string;
@@ -15,9 +16,9 @@ t.before(async () => {
 });
 
 /** Joins and returns the member with the worker that logged its connection. */
-async function joinOn(bin: RunningBinary, transport: Transport): Promise<{ member: ChatMember; worker: number }> {
+async function joinOn(bin: RunningBinary, transport: Transport, ca = bin.caPem): Promise<{ member: ChatMember; worker: number }> {
   const from = bin.logs.length;
-  const member = await joinChat(bin.tlsPort, 'room', transport, bin.caPem);
+  const member = await joinChat(bin.tlsPort, 'room', transport, ca);
   const line = await bin.waitForLog((l) => l.msg === 'websocket connected', { from, what: '"websocket connected"' });
   return { member, worker: line.worker as number };
 }
@@ -77,4 +78,24 @@ t.test('--workers 2: a killed worker is restarted and logged; the other one keep
   joined[0]!.member.ws.send('after restart');
   await Promise.all(joined.map((j) => j.member.until(1)));
   t.same(joined.map((j) => j.member.received), joined.map(() => ['after restart']), 'chat crosses workers after the restart');
+});
+
+t.test('--workers 2 and HTTP/3: per-worker UDP sockets where Node has reusePort, worker 1 alone otherwise', { skip: !quicAvailable() && 'no QUIC module' }, async (t) => {
+  const bin = await startWorkers();
+  t.teardown(() => bin.kill());
+  // The client pools QUIC connections by origin and TLS settings (the CA's
+  // hash among them): a CA with i trailing newlines, the same certificate,
+  // makes member i open its own connection. Each connection comes from a new UDP source port, which Linux hashes to
+  // one of the reuseport sockets: 12 connections all on one worker of two
+  // has probability 2^-11. Each member must still get the chat: a datagram
+  // reaching the wrong worker would break its connection.
+  const joined: Array<{ member: ChatMember; worker: number }> = [];
+  t.teardown(() => joined.forEach((j) => j.member.ws.terminate()));
+  for (let i = 0; i < 12; i++) joined.push(await joinOn(bin, 'h3', bin.caPem + '\n'.repeat(i)));
+  const workers = new Set(joined.map((j) => j.worker));
+  if (udpReusePortSupported()) t.same(workers, new Set([1, 2]), `Node ${process.versions.node}: HTTP/3 connections reached both workers`);
+  else t.same(workers, new Set([1]), `Node ${process.versions.node}: worker 1 alone serves HTTP/3`);
+  joined[0]!.member.ws.send('to all');
+  await Promise.all(joined.map((j) => j.member.until(1)));
+  t.same(joined.map((j) => j.member.received), joined.map(() => ['to all']), 'every HTTP/3 member got the message');
 });
