@@ -66,6 +66,7 @@ export class RedisAdapter extends EventEmitter implements PubSubAdapter {
   private deliver: ((message: PublishedMessage) => void) | null = null;
   private pendingBytes = 0;
   private everReady = false;
+  private subscribedOnce = false;
   private closed = false;
   /** Open while Redis is unreachable: drops are logged once per outage, with a total at its end. */
   private outage: { since: number; droppedAtStart: number } | null = null;
@@ -106,7 +107,9 @@ export class RedisAdapter extends EventEmitter implements PubSubAdapter {
       return;
     }
     // Optional: serve locally now; the link keeps retrying with backoff.
-    connecting.catch((error: unknown) => this.logger?.error({ err: error }, 'redis adapter stopped trying'));
+    connecting.catch((error: unknown) => {
+      if (!this.closed) this.logger?.error({ err: error }, 'redis adapter stopped trying');
+    });
   }
 
   /** 'cluster' (sharded pub/sub) or 'standalone' once known. */
@@ -170,7 +173,9 @@ export class RedisAdapter extends EventEmitter implements PubSubAdapter {
     this.link = link;
     await link.connect();
     for (const topic of this.topics) await link.subscribe(this.channel(topic), this.onPayload);
+    this.subscribedOnce = true;
     this.logger?.info({ cluster, topics: this.topics.size }, 'redis adapter connected');
+    this.onReady();
   }
 
   private nextDelay(retries: number, cause: Error): number | Error {
@@ -186,7 +191,9 @@ export class RedisAdapter extends EventEmitter implements PubSubAdapter {
 
   private onReady(): void {
     this.everReady = true;
-    if (!this.link?.ready) return;
+    // The first time, 'connected' waits for the subscriptions made before it
+    // (connect() calls back); on reconnects the client resubscribed before 'ready'.
+    if (!this.subscribedOnce || !this.link?.ready) return;
     this.emit('connected');
     if (this.outage !== null) {
       const { since, droppedAtStart } = this.outage;
@@ -208,10 +215,10 @@ export class RedisAdapter extends EventEmitter implements PubSubAdapter {
   }
 
   private drop(topic: string, error?: unknown): void {
+    if (this.outage === null && !this.connected) this.openOutage(error instanceof Error ? error : new Error('redis not ready'));
     this.counters.dropped++;
     // Once per outage at warn (openOutage); each drop at debug, so logs stay bounded.
     this.logger?.debug({ topic, dropped: this.counters.dropped, err: error }, 'remote fan-out dropped');
-    if (this.outage === null && !this.connected) this.openOutage(error instanceof Error ? error : new Error('redis not ready'));
   }
 
   private readonly onPayload = (payload: Buffer, channel: Buffer): void => {

@@ -5,10 +5,10 @@
  */
 import { once } from 'node:events';
 import { join } from 'node:path';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { createClient } from '@redis/client';
 import type { PublishedMessage } from '../../src/pubsub/adapter.js';
-import { RedisAdapter, RedisUnavailableError } from '../../src/pubsub/redis-adapter.js';
+import { RedisAdapter, RedisUnavailableError, type RedisAdapterOptions } from '../../src/pubsub/redis-adapter.js';
 import { makeTempDir } from '../helpers/binary.js';
 import { freePort, startRedis } from '../helpers/redis-server.js';
 
@@ -37,14 +37,18 @@ const message = (i: number, origin: string, topic = 'room'): PublishedMessage =>
 /** A fast backoff, so a restarted Redis is found again quickly. */
 const backoff = { initialMs: 20, maxMs: 200 };
 
+/** Two adapters (two "processes") on one Redis, both closed at the end of the test. */
+function pair(t: Test, url: string, options: Partial<RedisAdapterOptions> = {}) {
+  const a = new RedisAdapter({ url, backoff, ...options});
+  const b = new RedisAdapter({ url, backoff, ...options });
+  t.teardown(() => Promise.all([a.close(), b.close()]));
+  return { a, b, atA: collector(), atB: collector() };
+}
+
 t.test('one publisher: every message crosses in order with its type; own echoes are dropped', async (t) => {
   const redis = await startRedis();
   t.teardown(() => redis.kill());
-  const a = new RedisAdapter({ url: redis.url });
-  const b = new RedisAdapter({ url: redis.url });
-  t.teardown(() => Promise.all([a.close(), b.close()]));
-  const atA = collector();
-  const atB = collector();
+  const { a, b, atA, atB } = pair(t, redis.url);
   await a.start(atA.deliver);
   await b.start(atB.deliver);
   a.subscribe('room');
@@ -72,10 +76,7 @@ t.test('one publisher: every message crosses in order with its type; own echoes 
 t.test('unsubscribe: messages for a topic stop', async (t) => {
   const redis = await startRedis();
   t.teardown(() => redis.kill());
-  const a = new RedisAdapter({ url: redis.url });
-  const b = new RedisAdapter({ url: redis.url });
-  t.teardown(() => Promise.all([a.close(), b.close()]));
-  const atB = collector();
+  const { a, b, atB } = pair(t, redis.url);
   await a.start(() => undefined);
   await b.start(atB.deliver);
   b.subscribe('room');
@@ -94,10 +95,7 @@ t.test('unsubscribe: messages for a topic stop', async (t) => {
 t.test('Redis lost: publishes are dropped at once (no queue); after the restart fan-out resumes without them', async (t) => {
   const redis = await startRedis();
   t.teardown(() => redis.kill());
-  const a = new RedisAdapter({ url: redis.url, backoff });
-  const b = new RedisAdapter({ url: redis.url, backoff });
-  t.teardown(() => Promise.all([a.close(), b.close()]));
-  const atB = collector();
+  const { a, b, atB } = pair(t, redis.url);
   await a.start(() => undefined);
   await b.start(atB.deliver);
   b.subscribe('room');
@@ -134,10 +132,7 @@ t.test('an optional Redis down at start: start() resolves, publishes drop, and i
   const redis = await startRedis();
   t.teardown(() => redis.kill());
   await redis.kill();
-  const a = new RedisAdapter({ url: redis.url, required: false, backoff });
-  const b = new RedisAdapter({ url: redis.url, required: false, backoff });
-  t.teardown(() => Promise.all([a.close(), b.close()]));
-  const atB = collector();
+  const { a, b, atB } = pair(t, redis.url, { required: false });
   await a.start(() => undefined);
   await b.start(atB.deliver);
   b.subscribe('room');
@@ -167,10 +162,7 @@ t.test('Redis Cluster: detected, sharded pub/sub carries messages in order', asy
   }
   await admin.close();
 
-  const a = new RedisAdapter({ url: redis.url });
-  const b = new RedisAdapter({ url: redis.url });
-  t.teardown(() => Promise.all([a.close(), b.close()]));
-  const atB = collector();
+  const { a, b, atB } = pair(t, redis.url);
   await a.start(() => undefined);
   await b.start(atB.deliver);
   t.equal(a.mode, 'cluster', 'cluster mode detected');
