@@ -10,7 +10,7 @@ import { chatPubSub } from './chat-pubsub.js';
 import { ChatRooms, isEndpoint, serveEcho } from './endpoints.js';
 import { LogDestination } from './log-destination.js';
 import { plainHttp } from './plain-http.js';
-import { RedisUnavailableError } from '../pubsub/redis-adapter.js';
+import { RedisUnavailableError } from '../pubsub/redis-unavailable.js';
 import { runPrimary, udpReusePortSupported, WORKER_READY, workerId } from './workers.js';
 
 /**
@@ -44,7 +44,7 @@ async function serve(config: ServeConfig): Promise<void> {
     heartbeatInterval: config.heartbeatInterval,
     handshakeTimeout: config.handshakeTimeout,
     maxHeaderSize: config.maxHeaderSize,
-    pubsub: chatPubSub(config, logger),
+    pubsub: await chatPubSub(config, logger),
   });
   const rooms = new ChatRooms(wss.pubsub);
   wss.on('connection', (ws, request) => {

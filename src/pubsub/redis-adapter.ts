@@ -2,6 +2,9 @@ import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import type { PublishedMessage, PubSubAdapter } from './adapter.js';
 import { decodeEnvelope, encodeEnvelope } from './redis-envelope.js';
+import { RedisUnavailableError } from './redis-unavailable.js';
+
+export { RedisUnavailableError };
 import { ClusterLink, isClusterServer, StandaloneLink, type LinkEvents, type RedisLink } from './redis-links.js';
 
 export interface RedisAdapterOptions {
@@ -34,11 +37,6 @@ export interface RedisAdapterStats {
   echoes: number;
 }
 
-/** Redis could not be reached when the adapter was required to start. */
-export class RedisUnavailableError extends Error {
-  readonly code = 'REDIS_UNAVAILABLE';
-  override readonly name = 'RedisUnavailableError';
-}
 
 /** Own origins remembered for echo dropping; a broker uses one, the bound only guards misuse. */
 const MAX_OWN_ORIGINS = 16;
