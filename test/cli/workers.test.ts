@@ -7,6 +7,7 @@ import t from 'tap';
 import { quicAvailable } from '../../src/index.js';
 import { joinChat, type ChatMember, type Transport } from '../helpers/chat-client.js';
 import { makeCerts, startBinary, type RunningBinary } from '../helpers/binary.js';
+import { startRedis } from '../helpers/redis-server.js';
 import { udpReusePortSupported } from '../../src/cli/workers.js';
 
 const h3: Transport = quicAvailable() ? 'h3' : 'h2';
@@ -23,8 +24,8 @@ async function joinOn(bin: RunningBinary, transport: Transport, ca = bin.caPem):
   return { member, worker: line.worker as number };
 }
 
-async function startWorkers(): Promise<RunningBinary> {
-  const bin = await startBinary(['--workers', '2', '--log-level', 'debug'], {}, { certDir, startTimeoutMs: 20_000 });
+async function startWorkers(extraArgs: string[] = []): Promise<RunningBinary> {
+  const bin = await startBinary(['--workers', '2', '--log-level', 'debug', ...extraArgs], {}, { certDir, startTimeoutMs: 20_000 });
   await bin.waitForLog((l) => l.msg === 'all workers ready', { timeoutMs: 20_000, what: '"all workers ready"' });
   return bin;
 }
@@ -98,4 +99,28 @@ t.test('--workers 2 and HTTP/3: per-worker UDP sockets where Node has reusePort,
   joined[0]!.member.ws.send('to all');
   await Promise.all(joined.map((j) => j.member.until(1)));
   t.same(joined.map((j) => j.member.received), joined.map(() => ['to all']), 'every HTTP/3 member got the message');
+});
+
+t.test('--workers 2 with --redis: each worker on Redis; chat crosses workers and reaches another server', async (t) => {
+  const redis = await startRedis();
+  t.teardown(() => redis.kill());
+  const bin = await startWorkers(['--redis', redis.url]);
+  t.teardown(() => bin.kill());
+  const other = await startBinary(['--redis', redis.url], {}, { certDir });
+  t.teardown(() => other.kill());
+  t.equal(bin.logs.filter((l) => l.msg === 'redis adapter connected').length, 2, 'both workers connected to Redis');
+  const joined = [await joinOn(bin, 'h1'), await joinOn(bin, 'h1')];
+  t.same(new Set(joined.map((j) => j.worker)), new Set([1, 2]), 'one member on each worker');
+  const remote = await joinChat(other.tlsPort, 'room', 'h2', other.caPem);
+  const members = [...joined.map((j) => j.member), remote];
+  t.teardown(() => members.forEach((m) => m.ws.terminate()));
+  // Every process subscribed on Redis before the measured messages: each member saw a first one.
+  joined[0]!.member.ws.send('ping');
+  await Promise.all(members.map((m) => m.until(1)));
+  joined[1]!.member.ws.send('from worker');
+  remote.ws.send('from other server');
+  await Promise.all(members.map((m) => m.until(3)));
+  for (const member of members) {
+    t.same(member.received.slice(1).sort(), ['from other server', 'from worker'], `${member.ws.transport} member got both`);
+  }
 });
