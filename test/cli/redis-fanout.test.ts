@@ -7,7 +7,7 @@ import t from 'tap';
 import { quicAvailable } from '../../src/index.js';
 import { joinChat, type ChatMember } from '../helpers/chat-client.js';
 import { makeCerts, runBinary, startBinary, type RunningBinary } from '../helpers/binary.js';
-import { freePort, startRedis } from '../helpers/redis-server.js';
+import { freePort, startRedis, waitForSubscribers } from '../helpers/redis-server.js';
 
 const h3 = quicAvailable() ? 'h3' : 'h2';
 let certDir: string;
@@ -36,8 +36,7 @@ t.test('two processes on one Redis: chat crosses both ways in order over h1, h2 
   const b1 = await joinChat(two.tlsPort, 'lobby', 'h1', ca);
   const members = [a1, a3, b2, b1];
   t.teardown(() => members.forEach((m) => m.ws.terminate()));
-  // Nothing tells a process that the other one subscribed on Redis; one
-  // message seen by everybody shows every subscription is in place.
+  await waitForSubscribers(redis.url, 'trident:chat/lobby', 2);
   a1.ws.send('hello');
   await Promise.all(members.map((m) => m.until(1)));
 

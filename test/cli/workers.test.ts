@@ -7,7 +7,7 @@ import t from 'tap';
 import { quicAvailable } from '../../src/index.js';
 import { joinChat, type ChatMember, type Transport } from '../helpers/chat-client.js';
 import { makeCerts, startBinary, type RunningBinary } from '../helpers/binary.js';
-import { startRedis } from '../helpers/redis-server.js';
+import { startRedis, waitForSubscribers } from '../helpers/redis-server.js';
 import { udpReusePortSupported } from '../../src/cli/workers.js';
 
 const h3: Transport = quicAvailable() ? 'h3' : 'h2';
@@ -24,6 +24,17 @@ async function joinOn(bin: RunningBinary, transport: Transport, ca = bin.caPem):
   return { member, worker: line.worker as number };
 }
 
+/**
+ * HTTP/1.1 members joined one after the other until both workers hold one
+ * (node:cluster hands connections out in turn, so two or three do it; at most
+ * six, so a server that never spreads fails the caller's assertion).
+ */
+async function joinBothWorkers(bin: RunningBinary): Promise<Array<{ member: ChatMember; worker: number }>> {
+  const joined: Array<{ member: ChatMember; worker: number }> = [];
+  while (joined.length < 6 && new Set(joined.map((j) => j.worker)).size < 2) joined.push(await joinOn(bin, 'h1'));
+  return joined;
+}
+
 async function startWorkers(extraArgs: string[] = []): Promise<RunningBinary> {
   const bin = await startBinary(['--workers', '2', '--log-level', 'debug', ...extraArgs], {}, { certDir, startTimeoutMs: 20_000 });
   await bin.waitForLog((l) => l.msg === 'all workers ready', { timeoutMs: 20_000, what: '"all workers ready"' });
@@ -34,7 +45,7 @@ t.test('--workers 2: connections spread, chat crosses workers over h1, h2 and h3
   const bin = await startWorkers();
   t.teardown(() => bin.kill());
   // node:cluster hands TCP connections to the workers in turn.
-  const h1s = [await joinOn(bin, 'h1'), await joinOn(bin, 'h1'), await joinOn(bin, 'h1')];
+  const h1s = await joinBothWorkers(bin);
   t.same(new Set(h1s.map((j) => j.worker)), new Set([1, 2]), 'HTTP/1.1 connections reached both workers');
   const viaH2 = await joinOn(bin, 'h2');
   const viaH3 = await joinOn(bin, h3);
@@ -73,7 +84,7 @@ t.test('--workers 2: a killed worker is restarted and logged; the other one keep
   t.not(again.pid, victim.pid, 'worker 2 runs in a new process');
 
   // Both workers serve again: connections reach each of them.
-  const joined = [await joinOn(bin, 'h1'), await joinOn(bin, 'h1'), await joinOn(bin, 'h1')];
+  const joined = await joinBothWorkers(bin);
   t.teardown(() => joined.forEach((j) => j.member.ws.terminate()));
   t.same(new Set(joined.map((j) => j.worker)), new Set([1, 2]), 'both workers accept connections after the restart');
   joined[0]!.member.ws.send('after restart');
@@ -109,15 +120,16 @@ t.test('--workers 2 with --redis: each worker on Redis; chat crosses workers and
   const other = await startBinary(['--redis', redis.url], {}, { certDir });
   t.teardown(() => other.kill());
   t.equal(bin.logs.filter((l) => l.msg === 'redis adapter connected').length, 2, 'both workers connected to Redis');
-  const joined = [await joinOn(bin, 'h1'), await joinOn(bin, 'h1')];
-  t.same(new Set(joined.map((j) => j.worker)), new Set([1, 2]), 'one member on each worker');
+  const joined = await joinBothWorkers(bin);
+  t.same(new Set(joined.map((j) => j.worker)), new Set([1, 2]), 'members on both workers');
   const remote = await joinChat(other.tlsPort, 'room', 'h2', other.caPem);
   const members = [...joined.map((j) => j.member), remote];
   t.teardown(() => members.forEach((m) => m.ws.terminate()));
-  // Every process subscribed on Redis before the measured messages: each member saw a first one.
+  // Two workers and the other server subscribed on Redis.
+  await waitForSubscribers(redis.url, 'trident:chat/room', 3);
   joined[0]!.member.ws.send('ping');
   await Promise.all(members.map((m) => m.until(1)));
-  joined[1]!.member.ws.send('from worker');
+  joined.at(-1)!.member.ws.send('from worker');
   remote.ws.send('from other server');
   await Promise.all(members.map((m) => m.until(3)));
   for (const member of members) {

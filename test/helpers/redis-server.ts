@@ -5,6 +5,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { createInterface } from 'node:readline';
+import { createClient } from '@redis/client';
 
 const started = new Set<ChildProcess>();
 process.once('exit', () => {
@@ -85,4 +86,25 @@ export async function startRedis(extraArgs: string[] = []): Promise<RedisServer>
       child = await launch(port, extraArgs);
     },
   };
+}
+
+/**
+ * Resolves once `count` connections subscribe to `channel` (PUBSUB NUMSUB):
+ * a process subscribes when its first member joins, asynchronously, and a
+ * message published before that is (rightly) not delivered to it. Redis
+ * sends no event for a subscription, so this asks, at most 200 times.
+ */
+export async function waitForSubscribers(url: string, channel: string, count: number): Promise<void> {
+  const client = createClient({ url });
+  await client.connect();
+  try {
+    for (let attempt = 0; attempt < 200; attempt++) {
+      const reply = (await client.sendCommand(['PUBSUB', 'NUMSUB', channel])) as [string, number];
+      if (Number(reply[1]) >= count) return;
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+    throw new Error(`fewer than ${count} subscribers on ${channel} after 200 checks`);
+  } finally {
+    await client.close();
+  }
 }
