@@ -50,7 +50,7 @@ export function runPrimary(options: PrimaryOptions): void {
   const { logger } = options;
   // Buffers cross IPC as bytes (structured clone), not as JSON number arrays.
   cluster.setupPrimary({ serialization: 'advanced' });
-  const relay = options.relayRooms ? new ClusterRelay() : null;
+  const relay = options.relayRooms ? new ClusterRelay(logger) : null;
   const restarts = new Map<number, number[]>();
   const slots = new Map<Worker, number>();
   let starting = options.workers;
@@ -60,7 +60,7 @@ export function runPrimary(options: PrimaryOptions): void {
   const fork = (slot: number): void => {
     const worker = cluster.fork({ TRIDENT_WORKER_ID: String(slot) });
     slots.set(worker, slot);
-    relay?.attach(worker);
+    relay?.attach(worker, slot);
     let ready = false;
     worker.on('message', (message: unknown) => {
       if ((message as { trident?: unknown } | null)?.trident !== WORKER_READY.trident || ready) return;

@@ -1,4 +1,5 @@
 import type { Worker } from 'node:cluster';
+import type { Logger } from 'pino';
 import { isRelayMessage, MAX_PENDING_IPC_MESSAGES, type RelayMessage } from './cluster-messages.js';
 
 /**
@@ -10,10 +11,15 @@ import { isRelayMessage, MAX_PENDING_IPC_MESSAGES, type RelayMessage } from './c
 export class ClusterRelay {
   private readonly topics = new Map<string, Set<Worker>>();
   private readonly pending = new Map<Worker, number>();
+  private readonly names = new Map<Worker, number | string>();
   dropped = 0;
 
-  attach(worker: Worker): void {
+  constructor(private readonly logger?: Logger) {}
+
+  /** `name` is how logs call the worker (its slot number). */
+  attach(worker: Worker, name: number | string = worker.id): void {
     this.pending.set(worker, 0);
+    this.names.set(worker, name);
     worker.on('message', (message: unknown) => {
       if (isRelayMessage(message)) this.onMessage(worker, message);
     });
@@ -25,6 +31,8 @@ export class ClusterRelay {
       let workers = this.topics.get(message.topic);
       if (!workers) this.topics.set(message.topic, (workers = new Set()));
       workers.add(from);
+      // Bounded by rooms x workers; tells when a worker starts to get a room's messages.
+      this.logger?.debug({ worker: this.names.get(from), topic: message.topic }, 'relay: worker subscribed');
     } else if (message.op === 'unsubscribe') {
       this.leave(from, message.topic);
     } else {
@@ -52,6 +60,7 @@ export class ClusterRelay {
 
   private forget(worker: Worker): void {
     this.pending.delete(worker);
+    this.names.delete(worker);
     for (const topic of [...this.topics.keys()]) this.leave(worker, topic);
   }
 }

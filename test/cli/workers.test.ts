@@ -35,6 +35,18 @@ async function joinBothWorkers(bin: RunningBinary): Promise<Array<{ member: Chat
   return joined;
 }
 
+/**
+ * Resolves once the primary relays 'chat/room' to every worker in `workers`
+ * (logged since index `from`): a worker subscribes when its first member
+ * joins, over IPC, and a message published on another worker before the
+ * primary read that is (rightly) not delivered to it.
+ */
+async function relayReady(bin: RunningBinary, from: number, workers: number[]): Promise<void> {
+  for (const worker of workers) {
+    await bin.waitForLog((l) => l.msg === 'relay: worker subscribed' && l.worker === worker && l.topic === 'chat/room', { from, what: `relay subscription of worker ${worker}` });
+  }
+}
+
 async function startWorkers(extraArgs: string[] = []): Promise<RunningBinary> {
   const bin = await startBinary(['--workers', '2', '--log-level', 'debug', ...extraArgs], {}, { certDir, startTimeoutMs: 20_000 });
   await bin.waitForLog((l) => l.msg === 'all workers ready', { timeoutMs: 20_000, what: '"all workers ready"' });
@@ -44,6 +56,7 @@ async function startWorkers(extraArgs: string[] = []): Promise<RunningBinary> {
 t.test('--workers 2: connections spread, chat crosses workers over h1, h2 and h3 in order, SIGTERM closes all with 1001', async (t) => {
   const bin = await startWorkers();
   t.teardown(() => bin.kill());
+  const from = bin.logs.length;
   // node:cluster hands TCP connections to the workers in turn.
   const h1s = await joinBothWorkers(bin);
   t.same(new Set(h1s.map((j) => j.worker)), new Set([1, 2]), 'HTTP/1.1 connections reached both workers');
@@ -52,6 +65,7 @@ t.test('--workers 2: connections spread, chat crosses workers over h1, h2 and h3
   t.ok([1, 2].includes(viaH3.worker), `the ${h3} member is on worker ${viaH3.worker}`);
   const members = [...h1s, viaH2, viaH3];
   t.teardown(() => members.forEach((j) => j.member.ws.terminate()));
+  await relayReady(bin, from, [1, 2]);
 
   let expected: string[] = [];
   for (const [index, { member }] of members.entries()) {
@@ -84,9 +98,11 @@ t.test('--workers 2: a killed worker is restarted and logged; the other one keep
   t.not(again.pid, victim.pid, 'worker 2 runs in a new process');
 
   // Both workers serve again: connections reach each of them.
+  const joinedFrom = bin.logs.length;
   const joined = await joinBothWorkers(bin);
   t.teardown(() => joined.forEach((j) => j.member.ws.terminate()));
   t.same(new Set(joined.map((j) => j.worker)), new Set([1, 2]), 'both workers accept connections after the restart');
+  await relayReady(bin, joinedFrom, [1, 2]);
   joined[0]!.member.ws.send('after restart');
   await Promise.all(joined.map((j) => j.member.until(1)));
   t.same(joined.map((j) => j.member.received), joined.map(() => ['after restart']), 'chat crosses workers after the restart');
@@ -101,12 +117,14 @@ t.test('--workers 2 and HTTP/3: per-worker UDP sockets where Node has reusePort,
   // one of the reuseport sockets: 12 connections all on one worker of two
   // has probability 2^-11. Each member must still get the chat: a datagram
   // reaching the wrong worker would break its connection.
+  const from = bin.logs.length;
   const joined: Array<{ member: ChatMember; worker: number }> = [];
   t.teardown(() => joined.forEach((j) => j.member.ws.terminate()));
   for (let i = 0; i < 12; i++) joined.push(await joinOn(bin, 'h3', bin.caPem + '\n'.repeat(i)));
   const workers = new Set(joined.map((j) => j.worker));
   if (udpReusePortSupported()) t.same(workers, new Set([1, 2]), `Node ${process.versions.node}: HTTP/3 connections reached both workers`);
   else t.same(workers, new Set([1]), `Node ${process.versions.node}: worker 1 alone serves HTTP/3`);
+  await relayReady(bin, from, [...workers]);
   joined[0]!.member.ws.send('to all');
   await Promise.all(joined.map((j) => j.member.until(1)));
   t.same(joined.map((j) => j.member.received), joined.map(() => ['to all']), 'every HTTP/3 member got the message');
