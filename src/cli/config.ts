@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -42,6 +43,10 @@ export interface ServeConfig {
   allowedOrigins?: string[];
   /** Port of the Prometheus `/metrics` listener (cleartext, on `host`); null when off (the default). */
   metricsPort: number | null;
+  /** Redis that carries `/chat/<room>` across processes and machines; null: rooms stay in this process (or its workers). */
+  redis: { url: string; required: boolean } | null;
+  /** Worker processes (node:cluster); 1 serves in this process. */
+  workers: number;
 }
 
 /** Flag name → environment variable; flags win over the environment. */
@@ -64,6 +69,9 @@ const OPTIONS = {
   'no-http3': { type: 'boolean', env: 'TRIDENT_NO_HTTP3', help: 'do not serve HTTP/3 on UDP beside the TLS port' },
   'allowed-origins': { type: 'string', env: 'TRIDENT_ALLOWED_ORIGINS', help: 'comma-separated browser origins allowed (default any)' },
   'metrics-port': { type: 'string', env: 'TRIDENT_METRICS_PORT', help: 'serve Prometheus metrics at /metrics on this port, on --host (default off)' },
+  redis: { type: 'string', env: 'TRIDENT_REDIS_URL', help: 'redis://host:6379: chat rooms span every server on this Redis (default off)' },
+  'redis-optional': { type: 'boolean', env: 'TRIDENT_REDIS_OPTIONAL', help: 'serve locally while Redis is unreachable at start, instead of exiting 1' },
+  workers: { type: 'string', env: 'TRIDENT_WORKERS', help: 'worker processes: a number or "auto" (one per core); default 1' },
   help: { type: 'boolean', env: '', help: 'show this help' },
 } as const;
 
@@ -103,8 +111,7 @@ export function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv): ServeCon
     return variable && env[variable] !== '' ? env[variable] : undefined;
   };
   if (get('help') !== undefined) return 'help';
-  const noDeflate = get('no-deflate');
-  const noHttp3 = get('no-http3');
+  const flag = (value: string | undefined): boolean => value !== undefined && value !== 'false' && value !== '0';
   const requestedTlsPort = port('port', get('port'), 8443);
   // Paths given on the command line are relative to the current directory, as
   // usual for a command; the defaults are not (see PACKAGE_ROOT).
@@ -126,10 +133,12 @@ export function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv): ServeCon
     heartbeatInterval: integer('heartbeat', get('heartbeat')) ?? 30_000,
     handshakeTimeout: integer('handshake-timeout', get('handshake-timeout')),
     maxHeaderSize: integer('max-header-size', get('max-header-size')),
-    deflate: noDeflate === undefined || noDeflate === 'false' || noDeflate === '0',
-    http3: noHttp3 === undefined || noHttp3 === 'false' || noHttp3 === '0',
+    deflate: !flag(get('no-deflate')),
+    http3: !flag(get('no-http3')),
     allowedOrigins: get('allowed-origins')?.split(',').map((origin) => origin.trim()).filter(Boolean),
     metricsPort: get('metrics-port') === undefined ? null : port('metrics-port', get('metrics-port'), 0),
+    redis: redisOption(get('redis'), flag(get('redis-optional'))),
+    workers: workersOption(get('workers')),
   };
   // The files are checked after every value, so a typo is reported as such.
   const missing = requestedTlsPort === null ? [] : [cert, key].filter((file) => !existsSync(file));
@@ -146,6 +155,22 @@ export function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv): ServeCon
     throw new Error(`nothing to serve: --http-port is off and ${why}`);
   }
   return config;
+}
+
+function redisOption(url: string | undefined, optional: boolean): ServeConfig['redis'] {
+  if (url === undefined) {
+    if (optional) throw new Error('--redis-optional needs --redis');
+    return null;
+  }
+  if (!/^rediss?:\/\/[^/]/.test(url)) throw new Error(`--redis must be a redis:// or rediss:// URL, got "${url}"`);
+  return { url, required: !optional };
+}
+
+function workersOption(value: string | undefined): number {
+  if (value === 'auto') return availableParallelism();
+  const count = integer('workers', value) ?? 1;
+  if (count < 1) throw new Error(`--workers must be "auto" or at least 1, got "${value}"`);
+  return count;
 }
 
 /** Names the files looked for and the commands that create them. */

@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import cluster from 'node:cluster';
 import { readFileSync } from 'node:fs';
 import pino from 'pino';
 import { WebSocketServer } from '../server/websocket-server.js';
@@ -11,6 +12,8 @@ import { ChatRooms, isEndpoint, serveEcho } from './endpoints.js';
 import { LogDestination } from './log-destination.js';
 import { listenMetrics } from './metrics-endpoint.js';
 import { plainHttp } from './plain-http.js';
+import { RedisUnavailableError } from '../pubsub/redis-unavailable.js';
+import { runPrimary, udpReusePortSupported, WORKER_READY, workerId } from './workers.js';
 
 /**
  * Time a shutdown may take beyond the close timeout (HTTP/2 GOAWAY, HTTP/3
@@ -23,7 +26,8 @@ const LOG_SETTLE_MS = 500;
 
 async function serve(config: ServeConfig): Promise<void> {
   const destination = new LogDestination();
-  const logger = pino({ level: config.logLevel, base: { service: 'trident' } }, destination);
+  const worker = workerId();
+  const logger = pino({ level: config.logLevel, base: { service: 'trident', ...(worker === null ? {} : { worker }) } }, destination);
   const exit = (code: number): void => {
     void destination.settle(LOG_SETTLE_MS).then(() => process.exit(code));
   };
@@ -43,11 +47,12 @@ async function serve(config: ServeConfig): Promise<void> {
     heartbeatInterval: config.heartbeatInterval,
     handshakeTimeout: config.handshakeTimeout,
     maxHeaderSize: config.maxHeaderSize,
-    pubsub: chatPubSub(config, logger),
+    pubsub: await chatPubSub(config, logger),
     metrics: config.metricsPort !== null,
   });
   const rooms = new ChatRooms(wss.pubsub);
   wss.on('connection', (ws, request) => {
+    logger.debug({ transport: request.transport, path: request.pathname }, 'websocket connected');
     if (request.pathname === '/echo') serveEcho(ws);
     else {
       welcome(ws, request, wss.clients);
@@ -56,7 +61,14 @@ async function serve(config: ServeConfig): Promise<void> {
   });
   wss.on('error', (error) => logger.error({ err: error }, 'server error'));
   // Before listening: a required backend that cannot be reached stops the start.
-  await wss.pubsub.start();
+  try {
+    await wss.pubsub.start();
+  } catch (error) {
+    if (!(error instanceof RedisUnavailableError)) throw error;
+    process.stderr.write(`trident: ${error.message}\n  Start Redis there, or pass --redis-optional to serve locally while retrying.\n`);
+    exit(1);
+    return;
+  }
 
   if (config.httpPort !== null) {
     await wss.listen({ host: config.host, port: config.httpPort, onRequest });
@@ -66,15 +78,20 @@ async function serve(config: ServeConfig): Promise<void> {
   }
   if (config.port !== null) {
     const tls = { cert: readFileSync(config.cert), key: readFileSync(config.key) };
-    let http3 = config.http3;
+    let http3: boolean | { reusePort: true } = config.http3;
     if (http3 && !quicAvailable()) {
       logger.warn('HTTP/3 unavailable on this platform (no prebuilt QUIC module): serving HTTP/1.1 and HTTP/2 only');
       http3 = false;
+    } else if (http3 && worker !== null) {
+      // See udpReusePortSupported: per-worker UDP sockets, or worker 1 alone on Node 20.
+      if (udpReusePortSupported()) http3 = { reusePort: true };
+      else if (worker !== 1) http3 = false;
     }
     await wss.listen({ host: config.host, port: config.port, tls, http3, onRequest });
   } else if (config.noCertificate) {
     logger.warn({ cert: config.cert, key: config.key }, 'no certificate found (run `npm run certs`): serving ws:// only');
   }
+  if (cluster.isWorker) process.send?.(WORKER_READY);
 
   const metricsServer = config.metricsPort === null ? null : await listenMetrics(wss.metrics!, config.host, config.metricsPort, logger);
 
@@ -120,6 +137,17 @@ async function main(): Promise<void> {
   }
   if (config === 'help') {
     process.stdout.write(usage() + '\n');
+    return;
+  }
+  if (config.workers > 1 && cluster.isPrimary) {
+    const logger = pino({ level: config.logLevel, base: { service: 'trident', role: 'primary' } });
+    runPrimary({
+      workers: config.workers,
+      logger,
+      relayRooms: config.redis === null,
+      shutdownMs: (config.closeTimeout ?? DEFAULT_SESSION_LIMITS.closeTimeout) + 2 * SHUTDOWN_MARGIN_MS,
+      exit: (code) => process.exit(code),
+    });
     return;
   }
   await serve(config);

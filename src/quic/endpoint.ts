@@ -60,11 +60,17 @@ export class UdpEndpoint {
     local: { address: string; family: 4 | 6; port: number },
     maxPacketSize: number,
     remote?: { address: string; port: number },
+    reusePort = false,
   ): Promise<UdpEndpoint> {
-    const socket = dgram.createSocket({ type: local.family === 6 ? 'udp6' : 'udp4', lookup: syncLookup as never });
+    const type = local.family === 6 ? 'udp6' : 'udp4';
+    // `reusePort` is unknown to @types/node 20; Node 20 itself ignores it.
+    const socket = dgram.createSocket({ type, lookup: syncLookup as never, ...(reusePort ? { reusePort } : {}) } as dgram.SocketOptions);
     await new Promise<void>((resolve, reject) => {
       socket.once('error', reject);
-      socket.bind(local.port, local.address, () => {
+      // exclusive: in a node:cluster worker a shared bind would make every
+      // worker read from one socket, and a QUIC connection's datagrams would
+      // scatter over processes that do not hold it.
+      socket.bind({ port: local.port, address: local.address, exclusive: true }, () => {
         socket.off('error', reject);
         resolve();
       });

@@ -59,6 +59,7 @@ export class QuicServerImpl extends EventEmitter implements QuicServer, Connecti
   private readonly loopbackConfig: NativeConfig;
   private readonly transport: ResolvedTransport;
   private readonly retry: boolean;
+  private readonly reusePort: boolean;
   private readonly maxConnections: number;
   private readonly handshakes: HandshakeBudget<ServerConnection>;
   private readonly answers: AnswerLimiter;
@@ -90,6 +91,7 @@ export class QuicServerImpl extends EventEmitter implements QuicServer, Connecti
         ? this.config
         : buildServerConfig(this.quiche, options, this.transport, this.transport.loopbackPacketSize);
     this.retry = options.retry ?? true;
+    this.reusePort = options.reusePort ?? false;
     const admission = resolveAdmission(options);
     this.maxConnections = admission.maxConnections;
     this.handshakes = new HandshakeBudget(admission.handshakes, this.onHandshakeExpired);
@@ -130,7 +132,7 @@ export class QuicServerImpl extends EventEmitter implements QuicServer, Connecti
     if (this.listenCalled || this.closing !== null) throw new Error('QUIC server is already listening or closed');
     this.listenCalled = true;
     const resolved = await resolveHost(host);
-    const endpoint = await UdpEndpoint.open({ ...resolved, port }, Math.max(this.transport.maxPacketSize, this.transport.loopbackPacketSize));
+    const endpoint = await UdpEndpoint.open({ ...resolved, port }, Math.max(this.transport.maxPacketSize, this.transport.loopbackPacketSize), undefined, this.reusePort);
     if (this.closing !== null) {
       await endpoint.close();
       throw new Error('QUIC server was closed while it started listening');

@@ -134,6 +134,12 @@ export interface QuicServerOptions extends QuicTransportOptions {
   retryRate?: number;
   /** The same per IPv4 address or IPv6 /64; default 100. */
   retryRatePerAddress?: number;
+  /**
+   * SO_REUSEPORT on the UDP socket (Node >= 22.12 / 23.1), so several
+   * processes serve one port and Linux keeps each address 4-tuple on one of
+   * them; default false.
+   */
+  reusePort?: boolean;
 }
 
 /** Counters of a QUIC server's defences, since it was created. */
