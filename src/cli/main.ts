@@ -93,7 +93,15 @@ async function serve(config: ServeConfig): Promise<void> {
   }
   if (cluster.isWorker) process.send?.(WORKER_READY);
 
-  const metricsServer = config.metricsPort === null ? null : await listenMetrics(wss.metrics!, config.host, config.metricsPort, logger);
+  // Under --workers the primary serves /metrics for all workers (./workers.ts): a
+  // worker only hands its registry to prom-client's cluster aggregation.
+  if (config.metricsPort !== null && cluster.isWorker) {
+    const { AggregatorRegistry } = await import('prom-client');
+    new AggregatorRegistry(); // in a worker, this installs the answer to the primary's requests
+    AggregatorRegistry.setRegistries([wss.metrics!]);
+  }
+  const metricsServer =
+    config.metricsPort === null || cluster.isWorker ? null : await listenMetrics(wss.metrics!, config.host, config.metricsPort, logger);
 
   let stopping = false;
   const stop = (signal: string): void => {
@@ -141,6 +149,11 @@ async function main(): Promise<void> {
   }
   if (config.workers > 1 && cluster.isPrimary) {
     const logger = pino({ level: config.logLevel, base: { service: 'trident', role: 'primary' } });
+    if (config.metricsPort !== null) {
+      // One scrape answers for every worker: prom-client asks each over IPC and sums.
+      const aggregator = new (await import('prom-client')).AggregatorRegistry();
+      await listenMetrics({ contentType: aggregator.contentType, metrics: () => aggregator.clusterMetrics() }, config.host, config.metricsPort, logger);
+    }
     runPrimary({
       workers: config.workers,
       logger,

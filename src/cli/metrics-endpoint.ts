@@ -1,7 +1,6 @@
 import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
-import type { Registry } from 'prom-client';
 
 /**
  * The binary's Prometheus endpoint: `GET /metrics` on a listener of its own,
@@ -9,7 +8,13 @@ import type { Registry } from 'prom-client';
  * internal address) while the service faces the world, and a scrape never
  * queues behind client traffic limits.
  */
-export async function listenMetrics(registry: Registry, host: string, port: number, logger: Logger): Promise<Server> {
+export interface MetricsSource {
+  readonly contentType: string;
+  /** The exposition text: one registry's, or (under `--workers`) every worker's combined. */
+  metrics(): Promise<string>;
+}
+
+export async function listenMetrics(registry: MetricsSource, host: string, port: number, logger: Logger): Promise<Server> {
   const server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     if (path !== '/metrics') return answer(res, 404, 'not found');

@@ -53,8 +53,9 @@ export class ServerMetrics implements HandshakeMetrics {
     const counter = (name: string, help: string, labelNames: string[], read: Read): void => {
       new Counter({ name: prefix + name, help, labelNames, registers, collect: recompute<Counter>(read, (c, labels, value) => c.inc(labels, value)) });
     };
-    const gauge = (name: string, help: string, labelNames: string[], read: Read): void => {
-      new Gauge({ name: prefix + name, help, labelNames, registers, collect: recompute<Gauge>(read, (g, labels, value) => g.set(labels, value)) });
+    // `aggregator`: how `trident serve --workers` combines the workers' values (prom-client's AggregatorRegistry sums by default).
+    const gauge = (name: string, help: string, labelNames: string[], read: Read, aggregator: 'sum' | 'average' = 'sum'): void => {
+      new Gauge({ name: prefix + name, help, labelNames, registers, aggregator, collect: recompute<Gauge>(read, (g, labels, value) => g.set(labels, value)) });
     };
     const perTransport = (name: string, help: string, field: NumericField): void =>
       counter(name, help, ['transport'], (emit) => {
@@ -108,7 +109,7 @@ export class ServerMetrics implements HandshakeMetrics {
       emit({ stat: 'min' }, Math.min(...rtts));
       emit({ stat: 'mean' }, rtts.reduce((sum, rtt) => sum + rtt, 0) / rtts.length);
       emit({ stat: 'max' }, Math.max(...rtts));
-    });
+    }, 'average');
   }
 
   /** The counters sessions over `transport` bump. */

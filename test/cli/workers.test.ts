@@ -108,6 +108,23 @@ t.test('--workers 2: a killed worker is restarted and logged; the other one keep
   t.same(joined.map((j) => j.member.received), joined.map(() => ['after restart']), 'chat crosses workers after the restart');
 });
 
+t.test('--workers 2 --metrics-port: one /metrics on the primary counts the sessions of both workers', async (t) => {
+  const bin = await startWorkers(['--metrics-port', '0']);
+  t.teardown(() => bin.kill());
+  const listening = await bin.waitForLog((l) => l.msg === 'metrics listening', { what: '"metrics listening"' });
+  t.equal(listening.role, 'primary', 'the primary serves /metrics; the workers do not listen on its port');
+  const joined = await joinBothWorkers(bin);
+  t.teardown(() => joined.forEach((j) => j.member.ws.terminate()));
+  t.same(new Set(joined.map((j) => j.worker)), new Set([1, 2]), 'members on both workers');
+  const text = await (await fetch(`http://127.0.0.1:${listening.port as number}/metrics`)).text();
+  const value = (series: string): number | undefined => {
+    const line = text.split('\n').find((l) => l.startsWith(series + ' '));
+    return line === undefined ? undefined : Number(line.slice(series.length + 1));
+  };
+  t.equal(value('trident_handshakes_total{transport="http/1.1",status="101"}'), joined.length, 'accepted handshakes summed over the workers');
+  t.equal(value('trident_sessions_open{transport="http/1.1"}'), joined.length, 'open sessions summed over the workers');
+});
+
 t.test('--workers 2 and HTTP/3: per-worker UDP sockets where Node has reusePort, worker 1 alone otherwise', { skip: !quicAvailable() && 'no QUIC module' }, async (t) => {
   const bin = await startWorkers();
   t.teardown(() => bin.kill());
