@@ -147,13 +147,8 @@ function judge(testCase: ServeCase, state: CaseState): { verdict: Verdict; reaso
     if (replies === 'different') return { verdict: 'FAILED', reason: `expected ${describe(expect.replies)} before the close, got ${describe(state.replies)}` };
     const expected = expect.codes.map(codeText).join(' or ');
     if (state.clientClose) {
-      if (!expect.codes.includes(state.clientClose.code)) {
-        // A valid code answered with 1000 instead of the echo: RFC 6455 §5.5.1 says "typically".
-        const echoExpected = state.serverClosed && expect.codes.length === 1 && expect.codes[0] !== 1002;
-        if (!(echoExpected && state.clientClose.code === 1000)) return { verdict: 'FAILED', reason: `closed with ${codeText(state.clientClose.code)}, expected ${expected}` };
-        verdict = 'NON-STRICT';
-        reason = `answered ${expected} with close code 1000 instead of echoing it`;
-      } else reason = `closed with ${codeText(state.clientClose.code)} as expected`;
+      if (!expect.codes.includes(state.clientClose.code)) return { verdict: 'FAILED', reason: `closed with ${codeText(state.clientClose.code)}, expected ${expected}` };
+      reason = `closed with ${codeText(state.clientClose.code)} as expected`;
     } else if (state.ended && !expect.clean) {
       // Autobahn: failing the connection may drop it without a close frame.
       reason = `dropped the connection (${state.ended}) without a close frame; ${expected} expected but not required`;
