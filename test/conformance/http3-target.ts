@@ -8,11 +8,11 @@
 import { Duplex } from 'node:stream';
 import { StreamPeer } from '../helpers/stream-peer.js';
 import { HandshakeRejectedError, type ConformanceTarget, type OpenOptions, type RawPeer } from './target.js';
-import { connectQuic } from '../../src/transports/http3/quic/index.js';
-import { Http3Session } from '../../src/transports/http3/session.js';
-import type { Http3RequestStream } from '../../src/transports/http3/request-stream.js';
-import { H3_NO_ERROR, H3_REQUEST_CANCELLED } from '../../src/transports/http3/errors.js';
-import type { HeaderList } from '../../src/transports/http3/fields.js';
+import { connectQuic } from '../../src/quic/index.js';
+import { Http3Session } from '../../src/http3/session.js';
+import type { Http3RequestStream } from '../../src/http3/request-stream.js';
+import { H3_NO_ERROR, H3_REQUEST_CANCELLED } from '../../src/http3/errors.js';
+import type { HeaderList } from '../../src/http3/fields.js';
 
 export interface Http3TargetOptions {
   host: string;
