@@ -182,7 +182,7 @@ export async function startFuzzingServer(options: FuzzingServerOptions): Promise
       await onceEvent(server, 'listening');
       ports.tls = (server.address() as AddressInfo).port;
       if (options.http3 !== false) {
-        const { createQuicServer, quicAvailable } = await import('../../transports/http3/quic/index.js');
+        const { createQuicServer, quicAvailable } = await import('../../quic/index.js');
         if (quicAvailable()) {
           const quic = createQuicServer({ cert: options.cert, key: options.key, alpn: ['h3'] });
           const sessions = new Set<{ close(): void }>();

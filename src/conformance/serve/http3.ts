@@ -4,11 +4,11 @@
  * SETTINGS_ENABLE_CONNECT_PROTOCOL, a WebSocket is a request stream answered
  * `:status 200`, its bytes the stream's DATA frames (RFC 9220 §3).
  */
-import { H3_NO_ERROR, H3_REQUEST_CANCELLED } from '../../transports/http3/errors.js';
-import type { HeaderList } from '../../transports/http3/fields.js';
-import type { QuicConnection } from '../../transports/http3/quic/types.js';
-import type { Http3RequestStream } from '../../transports/http3/request-stream.js';
-import { Http3Session } from '../../transports/http3/session.js';
+import { H3_NO_ERROR, H3_REQUEST_CANCELLED } from '../../http3/errors.js';
+import type { HeaderList } from '../../http3/fields.js';
+import type { QuicConnection } from '../../quic/types.js';
+import type { Http3RequestStream } from '../../http3/request-stream.js';
+import { Http3Session } from '../../http3/session.js';
 import { once, type ClientConnection } from './connection.js';
 
 /** Serves one QUIC connection; `onWebSocket` gets every accepted extended CONNECT. */
