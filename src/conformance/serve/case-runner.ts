@@ -7,7 +7,7 @@
  */
 import type { CaseResult, Verdict } from '../report-types.js';
 import type { ClientConnection, ClientEnd } from './connection.js';
-import { OP, ClientFrameError, ClientFrameParser, closeBody, hex, serverFrame, type ClientFrame } from './frames.js';
+import { OP, FrameParser, closeBody, decodeUtf8, hex, serverFrame, type WireFrame } from './frames.js';
 import type { Reply, ServeCase, Step } from './cases.js';
 
 /** How long a case may take unless it says otherwise. */
@@ -17,16 +17,7 @@ const MAX_CLIENT_FRAME = 4 * 1024 * 1024;
 /** Lines of observation kept per case, so a chatty client cannot grow a report without bound. */
 const MAX_OBSERVED = 40;
 
-const fatalUtf8 = new TextDecoder('utf-8', { fatal: true });
-
-function isValidUtf8(data: Uint8Array): boolean {
-  try {
-    fatalUtf8.decode(data);
-    return true;
-  } catch {
-    return false;
-  }
-}
+const isValidUtf8 = (data: Uint8Array): boolean => decodeUtf8(data) !== undefined;
 
 /** The close frame the client sent: `code` null when its body was empty. */
 interface ClientClose {
@@ -56,36 +47,39 @@ class CaseState {
   }
 
   /** Checks one client frame; returns a completed reply or control frame to act on. */
-  take(frame: ClientFrame): { ping?: Buffer; close?: ClientClose } {
-    this.note(`client frame: opcode ${frame.opcode}${frame.fin ? '' : ' (FIN=0)'}${frame.masked ? '' : ' UNMASKED'}${frame.rsv ? ` RSV=${frame.rsv}` : ''} ${frame.payload.length} B ${hex(frame.payload)}`);
+  take(frame: WireFrame): { ping?: Buffer; close?: ClientClose } {
+    const rsv = (frame.rsv1 ? 4 : 0) | (frame.rsv2 ? 2 : 0) | (frame.rsv3 ? 1 : 0);
+    const payload = Buffer.from(frame.payload.buffer, frame.payload.byteOffset, frame.payload.byteLength);
+    this.note(`client frame: opcode ${frame.opcode}${frame.fin ? '' : ' (FIN=0)'}${frame.masked ? '' : ' UNMASKED'}${rsv ? ` RSV=${rsv}` : ''} ${payload.length} B ${hex(payload, 32)}`);
     if (this.clientClose) this.problem('a frame after its close frame (RFC 6455 §5.5.1)');
     // RFC 6455 §5.1: a client masks every frame it sends.
     if (!frame.masked) this.problem('an unmasked frame (RFC 6455 §5.1: a client masks every frame)');
-    if (frame.rsv !== 0) this.problem(`RSV bits ${frame.rsv} set without a negotiated extension (RFC 6455 §5.2)`);
+    if (rsv !== 0) this.problem(`RSV bits ${rsv} set without a negotiated extension (RFC 6455 §5.2)`);
+    if (!frame.minimalLength) this.problem(`a non-minimal ${frame.lengthEncoding}-bit length (RFC 6455 §5.2: the minimal number of bytes)`);
     const control = (frame.opcode & 0x8) !== 0;
-    if (control && (!frame.fin || frame.payload.length > 125)) this.problem('a fragmented or oversized control frame (RFC 6455 §5.5)');
+    if (control && (!frame.fin || payload.length > 125)) this.problem('a fragmented or oversized control frame (RFC 6455 §5.5)');
     switch (frame.opcode) {
-      case OP.text:
-      case OP.binary:
+      case OP.TEXT:
+      case OP.BINARY:
         if (this.message) this.problem('a new message inside a fragmented one (RFC 6455 §5.4)');
-        this.message = { opcode: frame.opcode, parts: [frame.payload] };
+        this.message = { opcode: frame.opcode, parts: [payload] };
         if (frame.fin) this.completeMessage();
         return {};
-      case OP.continuation:
+      case OP.CONT:
         if (!this.message) {
           this.problem('a continuation frame with nothing to continue (RFC 6455 §5.4)');
           return {};
         }
-        this.message.parts.push(frame.payload);
+        this.message.parts.push(payload);
         if (frame.fin) this.completeMessage();
         return {};
-      case OP.ping:
-        return { ping: frame.payload };
-      case OP.pong:
-        this.replies.push({ kind: 'pong', data: frame.payload });
+      case OP.PING:
+        return { ping: payload };
+      case OP.PONG:
+        this.replies.push({ kind: 'pong', data: payload });
         return {};
-      case OP.close:
-        return { close: this.parseClose(frame.payload) };
+      case OP.CLOSE:
+        return { close: this.parseClose(payload) };
       default:
         this.problem(`reserved opcode ${frame.opcode} (RFC 6455 §5.2)`);
         return {};
@@ -97,8 +91,8 @@ class CaseState {
     this.message = undefined;
     const data = Buffer.concat(parts);
     // RFC 6455 §8.1: a text message is UTF-8; the client must not send anything else as text.
-    if (opcode === OP.text && !isValidUtf8(data)) this.problem('a text message that is not valid UTF-8 (RFC 6455 §8.1)');
-    this.replies.push({ kind: opcode === OP.text ? 'text' : 'binary', data });
+    if (opcode === OP.TEXT && !isValidUtf8(data)) this.problem('a text message that is not valid UTF-8 (RFC 6455 §8.1)');
+    this.replies.push({ kind: opcode === OP.TEXT ? 'text' : 'binary', data });
   }
 
   private parseClose(body: Buffer): ClientClose {
@@ -191,7 +185,7 @@ async function sendSteps(connection: ClientConnection, steps: readonly Step[], s
 export function runCase(testCase: ServeCase, connection: ClientConnection): Promise<CaseResult> {
   const state = new CaseState();
   state.serverClosed = testCase.serverCloses === true;
-  const parser = new ClientFrameParser(MAX_CLIENT_FRAME);
+  const parser = new FrameParser(MAX_CLIENT_FRAME);
   const started = performance.now();
   const timeoutMs = testCase.timeoutMs ?? DEFAULT_CASE_TIMEOUT_MS;
   return new Promise((resolve) => {
@@ -222,7 +216,7 @@ export function runCase(testCase: ServeCase, connection: ClientConnection): Prom
     const sendClose = (body: Uint8Array): void => {
       if (state.serverClosed) return;
       state.serverClosed = true;
-      connection.write(serverFrame({ opcode: OP.close, payload: body }));
+      connection.write(serverFrame({ opcode: OP.CLOSE, payload: body }));
     };
     const checkReplies = (): void => {
       if (testCase.expect.by === 'server' && !state.serverClosed && !state.clientClose && state.replies.length >= testCase.expect.replies.length) {
@@ -232,17 +226,17 @@ export function runCase(testCase: ServeCase, connection: ClientConnection): Prom
     };
     connection.onData((chunk) => {
       if (finished) return;
-      let frames: ClientFrame[];
+      let frames: WireFrame[];
       try {
         frames = parser.push(chunk);
       } catch (error) {
-        state.problem((error as ClientFrameError).message);
+        state.problem((error as Error).message);
         finish();
         return;
       }
       for (const frame of frames) {
         const action = state.take(frame);
-        if (action.ping) connection.write(serverFrame({ opcode: OP.pong, payload: action.ping }));
+        if (action.ping) connection.write(serverFrame({ opcode: OP.PONG, payload: action.ping }));
         if (action.close) {
           if (state.clientClose) continue;
           state.clientClose = action.close;

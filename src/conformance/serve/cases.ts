@@ -43,12 +43,12 @@ export interface ServeCase {
 }
 
 const frame = (spec: ServerFrameSpec): Buffer => serverFrame(spec);
-const text = (payload: Uint8Array | string, o: Partial<ServerFrameSpec> = {}): Buffer => frame({ opcode: OP.text, payload, ...o });
-const binary = (payload: Uint8Array, o: Partial<ServerFrameSpec> = {}): Buffer => frame({ opcode: OP.binary, payload, ...o });
-const cont = (payload: Uint8Array | string, o: Partial<ServerFrameSpec> = {}): Buffer => frame({ opcode: OP.continuation, payload, ...o });
-const ping = (payload: Uint8Array | string = '', o: Partial<ServerFrameSpec> = {}): Buffer => frame({ opcode: OP.ping, payload, ...o });
-const pong = (payload: Uint8Array | string = ''): Buffer => frame({ opcode: OP.pong, payload });
-const close = (code?: number, reason: Uint8Array | string = ''): Buffer => frame({ opcode: OP.close, payload: closeBody(code, reason) });
+const text = (payload: Uint8Array | string, o: Partial<ServerFrameSpec> = {}): Buffer => frame({ opcode: OP.TEXT, payload, ...o });
+const binary = (payload: Uint8Array, o: Partial<ServerFrameSpec> = {}): Buffer => frame({ opcode: OP.BINARY, payload, ...o });
+const cont = (payload: Uint8Array | string, o: Partial<ServerFrameSpec> = {}): Buffer => frame({ opcode: OP.CONT, payload, ...o });
+const ping = (payload: Uint8Array | string = '', o: Partial<ServerFrameSpec> = {}): Buffer => frame({ opcode: OP.PING, payload, ...o });
+const pong = (payload: Uint8Array | string = ''): Buffer => frame({ opcode: OP.PONG, payload });
+const close = (code?: number, reason: Uint8Array | string = ''): Buffer => frame({ opcode: OP.CLOSE, payload: closeBody(code, reason) });
 
 const reply = (kind: ReplyKind, data: Uint8Array | string): Reply => ({ kind, data: Buffer.from(toBytes(data)) });
 /** All frames in one write. */
@@ -116,7 +116,7 @@ function category3(): ServeCase[] {
     { id: '3.4', description: 'Send small text message, then another with RSV = 4, then ping, octet-wise.', send: chopped(1, text(HELLO), text(HELLO, { rsv: 4 }), ping(HELLO)), expect: echoThenFail },
     { id: '3.5', description: 'Send small binary message with RSV = 5.', send: oneWrite(binary(Buffer.from([0, 1, 2, 3, 4, 5, 6, 7]), { rsv: 5 })), expect: failProtocol() },
     { id: '3.6', description: 'Send ping with RSV = 6.', send: oneWrite(ping(HELLO, { rsv: 6 })), expect: failProtocol() },
-    { id: '3.7', description: 'Send close with RSV = 7.', send: oneWrite(frame({ opcode: OP.close, payload: closeBody(1000), rsv: 7 })), expect: failProtocol() },
+    { id: '3.7', description: 'Send close with RSV = 7.', send: oneWrite(frame({ opcode: OP.CLOSE, payload: closeBody(1000), rsv: 7 })), expect: failProtocol() },
   ];
 }
 
@@ -182,7 +182,7 @@ function category5(): ServeCase[] {
   return [
     // RFC 6455 §5.4: control frames must not be fragmented.
     { id: '5.1', description: 'Send ping fragmented into 2 fragments.', send: oneWrite(ping(f1, { fin: false }), cont(f2)), expect: failProtocol() },
-    { id: '5.2', description: 'Send pong fragmented into 2 fragments.', send: oneWrite(frame({ opcode: OP.pong, payload: f1, fin: false }), cont(f2)), expect: failProtocol() },
+    { id: '5.2', description: 'Send pong fragmented into 2 fragments.', send: oneWrite(frame({ opcode: OP.PONG, payload: f1, fin: false }), cont(f2)), expect: failProtocol() },
     { id: '5.3', description: 'Send text message fragmented into 2 fragments.', send: oneWrite(...twoFragments), expect: echo(joined) },
     { id: '5.4', description: 'Send text message fragmented into 2 fragments, frame-wise.', send: frameWise(...twoFragments), expect: echo(joined) },
     { id: '5.5', description: 'Send text message fragmented into 2 fragments, octet-wise.', send: chopped(1, ...twoFragments), expect: echo(joined) },
@@ -266,7 +266,7 @@ function category7(): ServeCase[] {
     },
     // RFC 6455 §5.5.1: a close frame's body is empty or starts with a 2-byte code.
     { id: '7.3.1', description: 'Send close with payload length 0 (no close code, no close reason).', send: oneWrite(close()), expect: answers([null, 1000]) },
-    { id: '7.3.2', description: 'Send close with payload length 1.', send: oneWrite(frame({ opcode: OP.close, payload: 'a' })), expect: failProtocol() },
+    { id: '7.3.2', description: 'Send close with payload length 1.', send: oneWrite(frame({ opcode: OP.CLOSE, payload: 'a' })), expect: failProtocol() },
     { id: '7.3.3', description: 'Send close with payload length 2 (regular close with a code).', send: oneWrite(close(1000)), expect: answers(normal) },
     { id: '7.3.4', description: 'Send close with close code and close reason.', send: oneWrite(close(1000, 'Hello World!')), expect: answers(normal) },
     { id: '7.3.5', description: 'Send close with close code and close reason of maximum length (123).', send: oneWrite(close(1000, stars(123))), expect: answers(normal) },

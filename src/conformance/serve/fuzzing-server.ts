@@ -18,7 +18,7 @@ import type { ConformanceReport, CaseResult } from '../report-types.js';
 import { runCase } from './case-runner.js';
 import { selectCases, type ServeCase } from './cases.js';
 import type { ClientConnection } from './connection.js';
-import { OP, ClientFrameParser, closeBody, serverFrame } from './frames.js';
+import { OP, FrameParser, closeBody, serverFrame } from './frames.js';
 import { acceptHttp1 } from './http1.js';
 import { acceptHttp2 } from './http2.js';
 import { serveHttp3Connection } from './http3.js';
@@ -56,14 +56,14 @@ const CONTROL_CLOSE_MS = 2000;
 
 /** Sends one text message (or none) and a close 1000, answers the client's close, then ends. */
 function answerAndClose(connection: ClientConnection, message: string | undefined): void {
-  if (message !== undefined) connection.write(serverFrame({ opcode: OP.text, payload: message }));
-  connection.write(serverFrame({ opcode: OP.close, payload: closeBody(1000) }));
-  const parser = new ClientFrameParser(64 * 1024);
+  if (message !== undefined) connection.write(serverFrame({ opcode: OP.TEXT, payload: message }));
+  connection.write(serverFrame({ opcode: OP.CLOSE, payload: closeBody(1000) }));
+  const parser = new FrameParser(64 * 1024);
   const timer = setTimeout(() => connection.abort(), CONTROL_CLOSE_MS);
   connection.onData((chunk) => {
     try {
       // RFC 6455 §7.1.1: once the client's close arrived, the server ends the transport first.
-      if (parser.push(chunk).some((frame) => frame.opcode === OP.close)) {
+      if (parser.push(chunk).some((frame) => frame.opcode === OP.CLOSE)) {
         clearTimeout(timer);
         connection.end();
       }

@@ -1,7 +1,7 @@
 /**
  * A raw-socket Autobahn echo client (HTTP/1.1), correct by default, whose
  * knobs break one rule each: the fuzzing server must fail exactly the cases
- * that rule is about. Built on the test helpers' frame code
+XX
  * (test/helpers/frames.ts), not on src/ and not on the fuzzing server's codec.
  */
 import { connect, type Socket } from 'node:net';
