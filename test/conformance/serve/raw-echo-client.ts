@@ -1,8 +1,10 @@
 /**
  * A raw-socket Autobahn echo client (HTTP/1.1), correct by default, whose
  * knobs break one rule each: the fuzzing server must fail exactly the cases
-XX
- * (test/helpers/frames.ts), not on src/ and not on the fuzzing server's codec.
+ * that rule is about. It uses the conformance frame toolkit (as the fuzzing
+ * server does, never src/protocol): it is a fixture that breaks rules on
+ * purpose; the independent judges of the server are our client (src/protocol)
+ * and python-websockets.
  */
 import { connect, type Socket } from 'node:net';
 import { FrameParser, buildFrame, closePayload, decodeUtf8, type ServerFrame } from '../../helpers/frames.js';
