@@ -35,7 +35,7 @@ class CaseState {
   serverClosed = false;
   ended: ClientEnd | undefined = undefined;
   timedOut = false;
-  private message: { opcode: number; parts: Buffer[] } | undefined = undefined;
+  private message: { opcode: number; parts: Buffer[]; size: number } | undefined = undefined;
 
   note(line: string): void {
     if (this.observed.length < MAX_OBSERVED) this.observed.push(line);
@@ -62,7 +62,7 @@ class CaseState {
       case OP.TEXT:
       case OP.BINARY:
         if (this.message) this.problem('a new message inside a fragmented one (RFC 6455 §5.4)');
-        this.message = { opcode: frame.opcode, parts: [payload] };
+        this.message = { opcode: frame.opcode, parts: [payload], size: payload.length };
         if (frame.fin) this.completeMessage();
         return {};
       case OP.CONT:
@@ -71,6 +71,12 @@ class CaseState {
           return {};
         }
         this.message.parts.push(payload);
+        this.message.size += payload.length;
+        if (this.message.size > MAX_CLIENT_FRAME) {
+          this.problem(`a message above the test limit of ${MAX_CLIENT_FRAME} bytes`);
+          this.message = undefined;
+          return {};
+        }
         if (frame.fin) this.completeMessage();
         return {};
       case OP.PING:
@@ -250,6 +256,9 @@ export function runCase(testCase: ServeCase, connection: ClientConnection): Prom
           return;
         }
       }
+      // The verdict is FAILED already (a broken rule, or an answer that was not
+      // expected): end the case now, which also bounds what a client can make us hold.
+      if (state.problems.length > 0 || compareReplies(state.replies, testCase.expect.replies) === 'different') return finish();
       checkReplies();
     });
     connection.onEnd((how) => {

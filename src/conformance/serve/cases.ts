@@ -240,8 +240,58 @@ function category6(): ServeCase[] {
     { id: '6.2.4', description: 'Send a valid UTF-8 text message (κόσμε) in fragments of 1 octet.', send: oneWrite(...octetWise(kosme)), expect: echo(reply('text', kosme)) },
     { id: '6.3.1', description: 'Send invalid UTF-8 text message unfragmented.', send: oneWrite(text(kosmeEdited)), expect: failUtf8 },
     { id: '6.3.2', description: 'Send invalid UTF-8 text message in fragments of 1 octet.', send: oneWrite(...octetWise(kosmeEdited)), expect: failUtf8 },
-    { id: '6.5.1', description: 'Send a text message with payload which is valid UTF-8 in one fragment (κόσμε).', send: oneWrite(text(kosme)), expect: echo(reply('text', kosme)) },
+    ...utf8Sequences(),
   ];
+}
+
+/**
+ * Autobahn's 6.5–6.23: one text message per sequence of Markus Kuhn's UTF-8
+ * decoder test (valid: echoed; invalid: the connection fails with 1007,
+ * RFC 6455 §8.1), in Autobahn's order, so 6.x.y is Autobahn's 6.x.y.
+ */
+function utf8Sequences(): ServeCase[] {
+  const h = (hexText: string): Buffer => Buffer.from(hexText.replace(/ /g, ''), 'hex');
+  const kosme = 'cebae1bdb9cf83cebcceb5';
+  // Code-point boundaries of κόσμε: a prefix is valid only when it ends on one.
+  const kosmeBoundaries = new Set([2, 5, 7, 9, 11]);
+  const range = (from: number, to: number, after = ''): Buffer => h(Array.from({ length: to - from }, (_, i) => (from + i).toString(16) + after).join(''));
+  const missingLast = ['c0', 'e080', 'f08080', 'f8808080', 'fc80808080', 'df', 'efbf', 'f7bfbf', 'fbbfbfbf', 'fdbfbfbfbf'];
+  const nonCharacters: string[] = ['efbfbe', 'efbfbf'];
+  for (const z1 of ['f0', 'f1', 'f2', 'f3', 'f4']) {
+    for (const z2 of ['8f', '9f', 'af', 'bf']) {
+      if (z1 === 'f4' && z2 !== '8f') continue; // beyond U+10FFFF
+      for (const z3 of ['be', 'bf']) if (!(z1 === 'f0' && z2 === '8f')) nonCharacters.push(z1 + z2 + 'bf' + z3); // f08fbfbx is overlong
+    }
+  }
+  const groups: Array<Array<[boolean, Buffer]>> = [
+    [[true, h('68656c6c6f24776f726c64')], [true, h('68656c6c6fc2a2776f726c64')], [true, h('68656c6c6fe282ac776f726c64')], [true, h('68656c6c6ff0a4ada2776f726c64')], [true, h(kosme)]],
+    Array.from({ length: 11 }, (_, i) => [kosmeBoundaries.has(i + 1), h(kosme).subarray(0, i + 1)]),
+    [[true, h('00')], [true, h('c280')], [true, h('e0a080')], [true, h('f0908080')]],
+    [[false, h('f888808080')], [false, h('fc8480808080')]],
+    [[true, h('7f')], [true, h('dfbf')], [true, h('efbfbf')], [true, h('f48fbfbf')]],
+    [[false, h('f7bfbfbf')], [false, h('fbbfbfbfbf')], [false, h('fdbfbfbfbfbf')]],
+    [[true, h('ed9fbf')], [true, h('ee8080')], [true, h('efbfbd')], [true, h('f48fbfbf')], [false, h('f4908080')]],
+    [[false, h('80')], [false, h('bf')], [false, h('80bf')], [false, h('80bf80')], [false, h('80bf80bf')], [false, h('80bf80bf80')], [false, h('80bf80bf80bf')], [false, range(0x80, 0xbf)]],
+    [[false, range(0xc0, 0xdf, '20')], [false, range(0xe0, 0xef, '20')], [false, range(0xf0, 0xf7, '20')], [false, range(0xf8, 0xfb, '20')], [false, range(0xfc, 0xfd, '20')]],
+    missingLast.map((x) => [false, h(x)]),
+    [[false, h(missingLast.join(''))]],
+    [[false, h('fe')], [false, h('ff')], [false, h('fefeffff')]],
+    ['c0af', 'e080af', 'f08080af', 'f8808080af', 'fc80808080af'].map((x) => [false, h(x)]),
+    ['c1bf', 'e09fbf', 'f08fbfbf', 'f887bfbfbf', 'fc83bfbfbfbf'].map((x) => [false, h(x)]),
+    ['c080', 'e08080', 'f0808080', 'f880808080', 'fc8080808080'].map((x) => [false, h(x)]),
+    ['eda080', 'edadbf', 'edae80', 'edafbf', 'edb080', 'edbe80', 'edbfbf'].map((x) => [false, h(x)]),
+    ['eda080edb080', 'eda080edbfbf', 'edadbfedb080', 'edadbfedbfbf', 'edae80edb080', 'edae80edbfbf', 'edafbfedb080', 'edafbfedbfbf'].map((x) => [false, h(x)]),
+    nonCharacters.map((x) => [true, h(x)]),
+    ['efbfb9', 'efbfba', 'efbfbb', 'efbfbc', 'efbfbd', 'efbfbe', 'efbfbf'].map((x) => [true, h(x)]),
+  ];
+  return groups.flatMap((group, g) =>
+    group.map(([valid, payload], i) => ({
+      id: `6.${g + 5}.${i + 1}`,
+      description: `Send a text message with payload which is ${valid ? '' : 'not '}valid UTF-8 in one fragment. Payload: 0x${payload.toString('hex')}`,
+      send: oneWrite(text(payload)),
+      expect: valid ? echo(reply('text', payload)) : failUtf8,
+    })),
+  );
 }
 
 function category7(): ServeCase[] {
