@@ -34,6 +34,10 @@ class CaseState {
   clientStartedClose = false;
   serverClosed = false;
   ended: ClientEnd | undefined = undefined;
+  /** Every write of the case was made. */
+  allSent = false;
+  /** The client closed or dropped the connection before the case's last write. */
+  failedEarly = false;
   timedOut = false;
   private message: { opcode: number; parts: Buffer[]; size: number } | undefined = undefined;
 
@@ -157,6 +161,11 @@ function judge(testCase: ServeCase, state: CaseState): { verdict: Verdict; reaso
     } else {
       return { verdict: 'FAILED', reason: `the client neither closed nor dropped the connection within ${testCase.timeoutMs ?? DEFAULT_CASE_TIMEOUT_MS} ms; expected ${expected}` };
     }
+    if (testCase.failFast && !state.failedEarly && verdict === 'OK') {
+      // RFC 6455 §8.1 lets a client fail once the message is complete; Autobahn wants it at once.
+      verdict = 'NON-STRICT';
+      reason += ', but only after the whole message, not when the invalid octet arrived';
+    }
     if (replies === 'prefix') {
       if (!expect.mayCut) return { verdict: 'FAILED', reason: `expected ${describe(expect.replies)} before the close, got ${describe(state.replies)}` };
       verdict = 'NON-STRICT';
@@ -247,6 +256,7 @@ export function runCase(testCase: ServeCase, connection: ClientConnection): Prom
           if (state.clientClose) continue;
           state.clientClose = action.close;
           state.clientStartedClose = !state.serverClosed;
+          state.failedEarly = !state.allSent;
           // RFC 6455 §5.5.1: answer a close with a close (echoing a valid code), then, as
           // the server, end the transport first (§7.1.1).
           const code = action.close.code;
@@ -263,14 +273,14 @@ export function runCase(testCase: ServeCase, connection: ClientConnection): Prom
     });
     connection.onEnd((how) => {
       state.ended = how;
+      if (!state.clientClose) state.failedEarly = !state.allSent;
       state.note(`client ${how === 'end' ? 'ended' : 'reset'} the connection`);
       finish();
     });
-    if (testCase.expect.by === 'server' && testCase.expect.replies.length === 0) {
-      // Nothing must come back (unsolicited pongs): the close follows the case's frames after a grace.
-      void sendSteps(connection, testCase.send, () => finished).then(() => pause(200)).then(checkReplies);
-    } else {
-      void sendSteps(connection, testCase.send, () => finished);
-    }
+    const sent = sendSteps(connection, testCase.send, () => finished).then(() => {
+      state.allSent = true;
+    });
+    // Nothing must come back (unsolicited pongs): the close follows the case's frames after a grace.
+    if (testCase.expect.by === 'server' && testCase.expect.replies.length === 0) void sent.then(() => pause(200)).then(checkReplies);
   });
 }

@@ -37,6 +37,11 @@ export interface ServeCase {
   informational?: boolean;
   /** The case's frames include a close: the server's side of the closing handshake is done. */
   serverCloses?: boolean;
+  /**
+   * The client should fail before the case's last write (fail fast, 6.4.x):
+   * failing only after it is NON-STRICT.
+   */
+  failFast?: boolean;
   /** Performance cases (9.x): the time is reported. */
   timed?: boolean;
   timeoutMs?: number;
@@ -240,7 +245,50 @@ function category6(): ServeCase[] {
     { id: '6.2.4', description: 'Send a valid UTF-8 text message (κόσμε) in fragments of 1 octet.', send: oneWrite(...octetWise(kosme)), expect: echo(reply('text', kosme)) },
     { id: '6.3.1', description: 'Send invalid UTF-8 text message unfragmented.', send: oneWrite(text(kosmeEdited)), expect: failUtf8 },
     { id: '6.3.2', description: 'Send invalid UTF-8 text message in fragments of 1 octet.', send: oneWrite(...octetWise(kosmeEdited)), expect: failUtf8 },
+    ...failFastCases(kosme),
     ...utf8Sequences(),
+  ];
+}
+
+/**
+ * Autobahn's 6.4.x: an invalid text message in three parts with pauses; the
+ * part in the middle makes it invalid (U+110000 as F4 90 80 80), and a client
+ * that validates as it reads fails before the third (RFC 6455 §8.1 allows
+ * failing later: NON-STRICT). Parts are frames (6.4.1–2) or chops of one frame
+ * (6.4.3–4); 6.4.2 and 6.4.4 cut the second part right after the invalid octet.
+ */
+function failFastCases(kosme: Buffer): ServeCase[] {
+  const pauseMs = 100;
+  const variants: Array<[string, Buffer, Buffer]> = [
+    ['', Buffer.from('f4908080', 'hex'), Buffer.from('edited')],
+    [' The 2nd part ends with the octet that makes the payload invalid.', Buffer.from('f490', 'hex'), Buffer.from('8080656469746564', 'hex')],
+  ];
+  const asFrames = ([, part2, part3]: [string, Buffer, Buffer]): Step[] => [
+    { bytes: text(kosme, { fin: false }) },
+    { pauseMs },
+    { bytes: cont(part2, { fin: false }) },
+    { pauseMs },
+    { bytes: cont(part3) },
+  ];
+  const asChops = ([, part2, part3]: [string, Buffer, Buffer]): Step[] => {
+    const whole = text(Buffer.concat([kosme, part2, part3]));
+    const headerLength = whole.length - kosme.length - part2.length - part3.length;
+    const cut1 = headerLength + kosme.length;
+    const cut2 = cut1 + part2.length;
+    return [{ bytes: whole.subarray(0, cut1) }, { pauseMs }, { bytes: whole.subarray(cut1, cut2) }, { pauseMs }, { bytes: whole.subarray(cut2) }];
+  };
+  const make = (id: string, how: string, steps: Step[], note: string): ServeCase => ({
+    id,
+    description: `Send invalid UTF-8 text message in 3 ${how}, pausing between them; the 2nd makes it invalid.${note}`,
+    send: steps,
+    expect: failUtf8,
+    failFast: true,
+  });
+  return [
+    make('6.4.1', 'fragments (frames)', asFrames(variants[0]!), variants[0]![0]),
+    make('6.4.2', 'fragments (frames)', asFrames(variants[1]!), variants[1]![0]),
+    make('6.4.3', 'chops of one frame', asChops(variants[0]!), variants[0]![0]),
+    make('6.4.4', 'chops of one frame', asChops(variants[1]!), variants[1]![0]),
   ];
 }
 

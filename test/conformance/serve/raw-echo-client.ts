@@ -7,6 +7,7 @@
  * and python-websockets.
  */
 import { connect, type Socket } from 'node:net';
+import { TextDecoder } from 'node:util';
 import { FrameParser, buildFrame, closePayload, decodeUtf8, type ServerFrame } from '../../helpers/frames.js';
 
 export interface Breakage {
@@ -33,7 +34,17 @@ export function rawVisit(port: number, path: string, breakage: Breakage = {}): P
     let head = Buffer.alloc(0);
     let upgraded = false;
     let closed = false;
-    let message: { opcode: number; parts: Uint8Array[] } | undefined;
+    let message: { opcode: number; parts: Uint8Array[]; utf8?: TextDecoder } | undefined;
+    /** Validates a text message frame by frame (fail fast, RFC 6455 §8.1); false once invalid. */
+    const validFragment = (decoder: TextDecoder | undefined, payload: Uint8Array, last: boolean): boolean => {
+      if (!decoder || breakage.acceptInvalidUtf8) return true;
+      try {
+        decoder.decode(payload, { stream: !last });
+        return true;
+      } catch {
+        return false;
+      }
+    };
     let first: string | undefined;
     const fail = (code: number): void => {
       send(0x8, closePayload(code));
@@ -54,11 +65,13 @@ export function rawVisit(port: number, path: string, breakage: Breakage = {}): P
         case 0x1:
         case 0x2:
           if (message) return fail(1002);
-          message = { opcode: f.opcode, parts: [f.payload] };
+          message = { opcode: f.opcode, parts: [f.payload], ...(f.opcode === 0x1 ? { utf8: new TextDecoder('utf-8', { fatal: true }) } : {}) };
+          if (!validFragment(message.utf8, f.payload, f.fin)) return fail(1007);
           break;
         case 0x0:
           if (!message) return fail(1002);
           message.parts.push(f.payload);
+          if (!validFragment(message.utf8, f.payload, f.fin)) return fail(1007);
           break;
         case 0x9:
           return send(0xa, f.payload);
