@@ -39,6 +39,10 @@ export interface FuzzingServerOptions {
   /** Where /updateReports writes; default ./reports/clients. */
   outdir?: string;
   version?: string;
+  /** Called after every case run (the command prints a line per case, as wstest does). */
+  onResult?: (agent: string, result: CaseResult) => void;
+  /** Called with the JSON files of every /updateReports. */
+  onReports?: (files: string[]) => void;
 }
 
 export interface FuzzingServer {
@@ -125,7 +129,10 @@ export async function startFuzzingServer(options: FuzzingServerOptions): Promise
       case '/updateReports': {
         const agents = url.searchParams.has('agent') ? [agent] : [...results.keys()];
         const writing = writeAgentReports(outdir, agents.map(report)).then(
-          () => answerAndClose(connection, undefined),
+          (files) => {
+            options.onReports?.(files);
+            answerAndClose(connection, undefined);
+          },
           () => connection.abort(),
         );
         running.add(writing);
@@ -138,6 +145,7 @@ export async function startFuzzingServer(options: FuzzingServerOptions): Promise
         const run = runCase(found, connection).then((result) => {
           if (!results.has(agent)) results.set(agent, new Map());
           results.get(agent)!.set(`${result.id} ${result.transport}`, result);
+          options.onResult?.(agent, result);
         });
         running.add(run);
         void run.finally(() => running.delete(run));

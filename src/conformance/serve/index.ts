@@ -94,6 +94,8 @@ export async function runServeCommand(argv: string[], signal?: AbortSignal): Pro
     process.stderr.write(`${(error as Error).message}\n${SERVE_USAGE}`);
     return 2;
   }
+  options.onResult = (agent, result) => process.stdout.write(`${agent}  ${result.transport}  ${result.id}  ${result.verdict}${result.verdict === 'OK' ? '' : `  ${result.reason}`}\n`);
+  options.onReports = (files) => process.stdout.write(`reports: ${files.map((file) => file.replace(/\.json$/, '.{json,html,xml}')).join(', ')}\n`);
   let server;
   try {
     server = await startFuzzingServer(options);

@@ -41,12 +41,19 @@ t.test('serves until SIGTERM and writes the three reports of an agent', async (t
   t.teardown(() => {
     if (run.child.exitCode === null) run.child.kill('SIGKILL');
   });
-  const urls: Record<string, string> = {};
-  for await (const line of createInterface({ input: run.child.stdout })) {
-    const found = /^\s+(wss?):\/\/127\.0\.0\.1:(\d+)/.exec(line);
-    if (found) urls[found[1]!] = found[2]!;
-    if (urls.ws && urls.wss) break;
-  }
+  // Every line is read to the end (a child writing to a full pipe would block); waiters get a matching one.
+  const lines: string[] = [];
+  const waiters: Array<{ match: (line: string) => boolean; resolve: (line: string) => void }> = [];
+  createInterface({ input: run.child.stdout }).on('line', (line) => {
+    lines.push(line);
+    for (const w of waiters.filter((w) => w.match(line))) w.resolve(line);
+  });
+  const lineMatching = (pattern: RegExp): Promise<RegExpExecArray> => {
+    const seen = lines.find((line) => pattern.test(line));
+    if (seen !== undefined) return Promise.resolve(pattern.exec(seen)!);
+    return new Promise((resolve) => waiters.push({ match: (line) => pattern.test(line), resolve: (line) => resolve(pattern.exec(line)!) }));
+  };
+  const urls = { ws: (await lineMatching(/^\s+ws:\/\/127\.0\.0\.1:(\d+)/))[1], wss: (await lineMatching(/^\s+wss:\/\/127\.0\.0\.1:(\d+)/))[1] };
   t.equal(await driveAll({ base: `ws://127.0.0.1:${urls.ws}`, agent: 'cli agent', transport: 'h1' }), 9, '1.1.1–1.1.8 and 2.1');
   t.equal(await driveAll({ base: `wss://localhost:${urls.wss}`, agent: 'cli agent', transport: 'h2', ca: certs.ca }), 9);
   const report = JSON.parse(readFileSync(join(outdir, 'cli_agent.json'), 'utf8')) as ConformanceReport;
@@ -57,6 +64,8 @@ t.test('serves until SIGTERM and writes the three reports of an agent', async (t
   const html = readFileSync(join(outdir, 'cli_agent.html'), 'utf8');
   for (const id of ['1.1.1', '1.1.8', '2.1']) t.ok(html.includes(`>${id}<`), `the HTML has case ${id}`);
   t.match(readFileSync(join(outdir, 'cli_agent.xml'), 'utf8'), /<testsuites [^>]*tests="18" failures="0"/);
+  t.ok(await lineMatching(/^cli agent {2}h2 {2}1\.1\.8 {2}OK$/), 'a line per case run');
+  t.match((await lineMatching(/^reports: .*/))[0], `${join(outdir, 'cli_agent')}.{json,html,xml}`);
   run.child.kill('SIGTERM');
   t.equal(await run.exited, 0);
 });
