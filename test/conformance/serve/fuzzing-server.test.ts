@@ -43,10 +43,10 @@ t.test('the control endpoints answer as Autobahn’s do', async (t) => {
   t.same(JSON.parse((await visit('/getCaseStatus?case=2&agent=status', o, false))!), { behavior: 'OK' });
 });
 
-for (const transport of ['h1', 'h2', 'h3'] as const) {
-  t.test(`our client over ${transport}: every case without FAILED, a JSON report per agent`, { skip: transport === 'h3' && !quicAvailable() ? 'no QUIC on this platform' : false }, async (t) => {
-    const agent = `trident-${transport}`;
-    const base = transport === 'h1' ? `ws://127.0.0.1:${server.ports.plain}` : `wss://localhost:${server.ports.tls}`;
+for (const [transport, tls] of [['h1', false], ['h1', true], ['h2', true], ['h3', true]] as const) {
+  t.test(`our client over ${transport}${tls ? ' (TLS port)' : ''}: every case without FAILED, a JSON report per agent`, { skip: transport === 'h3' && !quicAvailable() ? 'no QUIC on this platform' : false }, async (t) => {
+    const agent = `trident-${transport}${tls ? '-tls' : ''}`;
+    const base = tls ? `wss://localhost:${server.ports.tls}` : `ws://127.0.0.1:${server.ports.plain}`;
     t.equal(await driveAll({ base, agent, transport, ca: certs.ca }), caseCount);
     const report = readReport(agent);
     t.equal(report.mode, 'client');
