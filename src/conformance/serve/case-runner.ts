@@ -186,11 +186,11 @@ async function sendSteps(connection: ClientConnection, steps: readonly Step[], s
       continue;
     }
     const chop = step.chop ?? step.bytes.length;
-    for (let at = 0; at < step.bytes.length || at === 0; at += chop) {
+    for (let at = 0; at < step.bytes.length; at += chop) {
       if (stopped()) return;
-      connection.write(step.bytes.subarray(at, at + Math.max(chop, 1)));
-      if (chop < step.bytes.length) await turn();
-      if (step.bytes.length === 0) break;
+      connection.write(step.bytes.subarray(at, at + chop));
+      // Autobahn's chopsize: each chop in a write of its own, a turn apart.
+      if (at + chop < step.bytes.length) await turn();
     }
     await turn();
   }
@@ -252,19 +252,20 @@ export function runCase(testCase: ServeCase, connection: ClientConnection): Prom
       for (const frame of frames) {
         const action = state.take(frame);
         if (action.ping) connection.write(serverFrame({ opcode: OP.PONG, payload: action.ping }));
-        if (action.close) {
-          if (state.clientClose) continue;
+        if (action.close && !state.clientClose) {
           state.clientClose = action.close;
           state.clientStartedClose = !state.serverClosed;
           state.failedEarly = !state.allSent;
-          // RFC 6455 §5.5.1: answer a close with a close (echoing a valid code), then, as
-          // the server, end the transport first (§7.1.1).
+          // RFC 6455 §5.5.1: answer a close with a close (echoing a valid code).
           const code = action.close.code;
           sendClose(code !== null && code >= 1000 && code < 5000 && code !== 1005 && code !== 1006 ? closeBody(code) : closeBody());
-          connection.end();
-          finish();
-          return;
         }
+      }
+      if (state.clientClose) {
+        // The rest of this chunk was still checked (a frame after the close is a problem);
+        // as the server, end the transport first (RFC 6455 §7.1.1).
+        connection.end();
+        return finish();
       }
       // The verdict is FAILED already (a broken rule, or an answer that was not
       // expected): end the case now, which also bounds what a client can make us hold.
