@@ -349,6 +349,7 @@ function category7(): ServeCase[] {
   const invalidCodes = [0, 999, 1004, 1005, 1006, 1016, 1100, 2000, 2999];
   const kosmeEdited = Buffer.from('cebae1bdb9cf83cebcceb5eda080656469746564', 'hex');
   const answers = (codes: Array<number | null>, replies: Reply[] = []): Expectation => ({ by: 'client', replies, codes, clean: true });
+  const big716 = 'BAsd7&jh23'.repeat(256 * 1024 / 10 + 1).slice(0, 256 * 1024);
   // Autobahn's 7.1.1 sends no close of its own: the echo comes first, then the server closes.
   const first: ServeCase = { id: '7.1.1', description: 'Send a message followed by a close frame.', send: oneWrite(text('Hello World!')), expect: echo(reply('text', 'Hello World!')) };
   const cases: ServeCase[] = [
@@ -361,6 +362,14 @@ function category7(): ServeCase[] {
       description: 'Send message fragment 1, then close, then the final fragment.',
       send: oneWrite(text('fragment1', { fin: false }), close(1000), cont('fragment2')),
       expect: answers(normal),
+    },
+    {
+      // Whether the echoes come before the close depends on the client's close behaviour: INFORMATIONAL.
+      id: '7.1.6',
+      description: 'Send 256K message followed by close then a ping.',
+      send: oneWrite(text(big716), text('Hello World!'), close(1000), ping()),
+      expect: { by: 'client', replies: [reply('text', big716), reply('text', 'Hello World!')], codes: normal, clean: true, mayCut: true },
+      informational: true,
     },
     // RFC 6455 §5.5.1: a close frame's body is empty or starts with a 2-byte code.
     { id: '7.3.1', description: 'Send close with payload length 0 (no close code, no close reason).', send: oneWrite(close()), expect: answers([null, 1000]) },
