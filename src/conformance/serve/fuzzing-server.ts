@@ -112,7 +112,13 @@ export async function startFuzzingServer(options: FuzzingServerOptions): Promise
   };
 
   const onWebSocket = (connection: ClientConnection): void => {
-    const url = new URL(connection.target, 'http://fuzzing.invalid');
+    // URL.parse is Node 22+; a request target that is no URL (absolute-form "http://[") just gets a close.
+    let url: URL;
+    try {
+      url = new URL(connection.target, 'http://fuzzing.invalid');
+    } catch {
+      return answerAndClose(connection, undefined);
+    }
     const agent = url.searchParams.get('agent') ?? 'unknown';
     switch (url.pathname) {
       case '/getCaseCount':

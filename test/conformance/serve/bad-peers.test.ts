@@ -94,7 +94,9 @@ t.test('a frame announcing 1 TiB fails its case at once and the connection is dr
   t.notOk(report.results[0]!.observed.some((line) => line.startsWith('deadline')), 'decided on the header, not at the deadline');
 });
 
-t.test('an unknown path and an unknown case get a close, and the server goes on', async (t) => {
+t.test('an unknown path, an unknown case and a target that is no URL get a close, and the server goes on', async (t) => {
+  const noUrl = await rawRequest(upgrade('Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n').replace('GET /getCaseCount', 'GET http://['));
+  t.match(noUrl, /^HTTP\/1\.1 101 Switching Protocols\r\n[^]*\r\n\r\n\x88\x02\x03\xe8$/, '101, then a close frame with 1000');
   t.equal(await rawVisit(server.ports.plain!, '/nothing-here'), undefined);
   t.equal(await rawVisit(server.ports.plain!, '/runCase?case=999&agent=x'), undefined);
   t.equal(await rawVisit(server.ports.plain!, '/getCaseCount'), '8');
