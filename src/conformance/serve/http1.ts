@@ -23,6 +23,9 @@ function hasToken(value: string | undefined, token: string): boolean {
 
 /** Answers an upgrade request; returns the connection, or undefined after refusing it. */
 export function acceptHttp1(request: IncomingMessage, socket: Duplex, head: Buffer): ClientConnection | undefined {
+  // After 'upgrade' the socket is ours: a client resetting it (even while it is
+  // refused) must not become an uncaught 'error'. A case learns of it through onEnd.
+  socket.on('error', () => {});
   const key = request.headers['sec-websocket-key'];
   if (request.headers['sec-websocket-version'] !== '13') {
     refuse(socket, 426, 'Upgrade Required', 'Sec-WebSocket-Version: 13\r\n');

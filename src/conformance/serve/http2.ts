@@ -8,6 +8,9 @@ import { once, type ClientConnection } from './connection.js';
 
 /** Answers a stream; returns the connection, or undefined after refusing it. */
 export function acceptHttp2(stream: ServerHttp2Stream, headers: IncomingHttpHeaders): ClientConnection | undefined {
+  // A client's RST_STREAM must not become an uncaught 'error'; a case learns of it through onEnd.
+  stream.on('error', () => {});
+  if (stream.destroyed || stream.closed) return undefined;
   if (headers[':method'] !== 'CONNECT' || headers[':protocol'] === undefined) {
     stream.respond({ ':status': 404 }, { endStream: true });
     return undefined;

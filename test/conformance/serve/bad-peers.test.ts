@@ -101,3 +101,16 @@ t.test('an unknown path, an unknown case and a target that is no URL get a close
   t.equal(await rawVisit(server.ports.plain!, '/runCase?case=999&agent=x'), undefined);
   t.equal(await rawVisit(server.ports.plain!, '/getCaseCount'), '8');
 });
+
+t.test('clients resetting right after their upgrade request (refused or accepted) do not bring the server down', async (t) => {
+  for (let i = 0; i < 40; i++) {
+    await new Promise((resolve) => {
+      const socket = connect(server.ports.plain!, '127.0.0.1');
+      socket.on('error', () => {});
+      socket.on('close', resolve);
+      // Odd rounds are refused (426), even ones run case 1: both see a reset while the server writes.
+      socket.write(upgrade('Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n', i % 2 ? '8' : '13').replace('/getCaseCount', '/runCase?case=1&agent=reset'), () => socket.resetAndDestroy());
+    });
+  }
+  t.equal(await rawVisit(server.ports.plain!, '/getCaseCount'), '8', 'still serving');
+});
