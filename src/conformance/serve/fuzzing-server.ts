@@ -58,6 +58,11 @@ export interface FuzzingServer {
 /** How long a control connection (/getCaseCount, …) may take to complete its closing handshake. */
 const CONTROL_CLOSE_MS = 2000;
 
+/** RFC 6455 §4.2.2: a WebSocket endpoint answers a plain HTTP/1.1 request with 426. */
+function answerPlainRequest(_request: http.IncomingMessage, response: http.ServerResponse): void {
+  response.writeHead(426, { upgrade: 'websocket', 'sec-websocket-version': '13', 'content-type': 'text/plain' }).end('WebSocket fuzzing server: connect with a WebSocket client\n');
+}
+
 /** Sends one text message (or none) and a close 1000, answers the client's close, then ends. */
 function answerAndClose(connection: ClientConnection, message: string | undefined): void {
   if (message !== undefined) connection.write(serverFrame({ opcode: OP.TEXT, payload: message }));
@@ -166,10 +171,7 @@ export async function startFuzzingServer(options: FuzzingServerOptions): Promise
   const ports: { plain?: number; tls?: number; h3?: number } = {};
   try {
     if (options.port !== null && options.port !== undefined) {
-      const server = http.createServer((_req, res) => {
-        // RFC 6455 §4.2.2: a WebSocket endpoint answers a plain request with 426.
-        res.writeHead(426, { upgrade: 'websocket', 'sec-websocket-version': '13', 'content-type': 'text/plain' }).end('WebSocket fuzzing server: connect with a WebSocket client\n');
-      });
+      const server = http.createServer(answerPlainRequest);
       server.on('upgrade', (request, socket, head) => {
         const connection = acceptHttp1(request, socket, head);
         if (connection) onWebSocket(connection);
@@ -186,6 +188,14 @@ export async function startFuzzingServer(options: FuzzingServerOptions): Promise
         const connection = acceptHttp2(stream, headers);
         if (connection) onWebSocket(connection);
       });
+      // HTTP/1.1 requests that are no upgrade need a 'request' listener; adding one
+      // turns on Node's HTTP/2 compatibility layer for every stream too, which runs
+      // after the 'stream' handler above (that answers first) and would refuse any
+      // CONNECT with 405 unless a 'connect' listener exists: both ignore HTTP/2.
+      server.on('request', (request: http.IncomingMessage, response: http.ServerResponse) => {
+        if (request.httpVersionMajor === 1) answerPlainRequest(request, response);
+      });
+      server.on('connect', () => {});
       server.on('upgrade', (request: http.IncomingMessage, socket, head: Buffer) => {
         const connection = acceptHttp1(request, socket, head);
         if (connection) onWebSocket(connection);

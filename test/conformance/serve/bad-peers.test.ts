@@ -43,6 +43,19 @@ t.test('HTTP/1.1: 426 for a plain request or another version, 400 without a key'
   t.match(await rawRequest(upgrade('Sec-WebSocket-Key: c2hvcnQ=\r\n')), /^HTTP\/1\.1 400 Bad Request\r\n/, 'a key that is not 16 bytes');
 });
 
+t.test('HTTP/1.1 on the TLS port: 426 for a plain request', async (t) => {
+  const { request } = await import('node:https');
+  const status = await new Promise<number | undefined>((resolve, reject) => {
+    request({ host: '127.0.0.1', port: server.ports.tls, path: '/', servername: 'localhost', ca: certs.ca, agent: false }, (response) => {
+      response.resume();
+      resolve(response.statusCode);
+    })
+      .on('error', reject)
+      .end();
+  });
+  t.equal(status, 426);
+});
+
 t.test('HTTP/2: 404 for a request, 501 for another :protocol, 400 for another version', async (t) => {
   const session = http2.connect(`https://localhost:${server.ports.tls}`, { ca: certs.ca });
   t.teardown(() => session.close());
