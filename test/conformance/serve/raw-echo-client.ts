@@ -3,7 +3,7 @@
  * knobs break one rule each: the fuzzing server must fail exactly the cases
  * that rule is about. It uses the conformance frame toolkit (as the fuzzing
  * server does, never src/protocol): it is a fixture that breaks rules on
- * purpose; the independent judges of the server are our client (src/protocol)
+ * purpose; the independent drivers of the fuzzing server are our client (src/protocol)
  * and python-websockets.
  */
 import { connect, type Socket } from 'node:net';
