@@ -17,7 +17,7 @@ import {
   pseudoRandomBytes,
   serverFrameProblems,
 } from '../helpers/frames.js';
-import { checkDeflateResponse, parseExtensions } from './session.js';
+import { checkDeflateResponse, parseExtensions } from '../../src/conformance/session.js';
 import { acceptFor } from '../helpers/http1.js';
 
 t.test('buildFrame encodes headers exactly', async (t) => {

@@ -94,7 +94,7 @@ export async function startGoBridgeTarget(o: GoBridgeTargetOptions): Promise<{ t
     }
   };
 
-  const target: ConformanceTarget = { name: o.name ?? `h3 via quic-go 127.0.0.1:${o.port}`, limits: o.limits, open, timeoutMs };
+  const target: ConformanceTarget = { name: o.name ?? `h3 via quic-go 127.0.0.1:${o.port}`, transport: 'h3', limits: o.limits, open, timeoutMs };
   if (o.expect) target.expect = o.expect;
   return {
     target,

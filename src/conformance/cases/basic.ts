@@ -11,8 +11,8 @@ import {
   pongFrame,
   textFrame,
   binaryFrame,
-} from '../../helpers/frames.js';
-import type { CaseDef, Category } from '../suite.js';
+} from '../frames.js';
+import type { CaseDef, Category } from '../case-types.js';
 import { BINARY, TEXT, echoCase, failCase, payloadFor, roundTrip, typeName } from './common.js';
 
 const MiB = 1024 * 1024;

@@ -1,6 +1,6 @@
 /** Category 7 (Autobahn 7.x): closing handshake. */
-import { OP, buildFrame, bytes, closeFrame, closePayload, contFrame, pingFrame, textFrame } from '../../helpers/frames.js';
-import type { CaseDef, Category } from '../suite.js';
+import { OP, buildFrame, bytes, closeFrame, closePayload, contFrame, pingFrame, textFrame } from '../frames.js';
+import type { CaseDef, Category } from '../case-types.js';
 import { failCase, roundTrip } from './common.js';
 
 /** client-initiated close; the server must answer with `code` and then end the transport in an orderly way */

@@ -1,6 +1,6 @@
 /** Small building blocks shared by the case files. */
-import { OP, asciiText, bytes, pseudoRandomBytes, textFrame } from '../../helpers/frames.js';
-import type { CaseDef, CaseContext } from '../suite.js';
+import { OP, asciiText, bytes, pseudoRandomBytes, textFrame } from '../frames.js';
+import type { CaseDef, CaseContext } from '../case-types.js';
 import type { Session } from '../session.js';
 import type { OpenOptions } from '../target.js';
 

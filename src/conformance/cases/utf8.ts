@@ -3,8 +3,8 @@
  * text messages must be valid UTF-8 (RFC 6455 §5.6, §8.1: otherwise _Fail the
  * WebSocket Connection_ with 1007).
  */
-import { OP, bytes, concat, contFrame, fragmentMessage, hex, textFrame } from '../../helpers/frames.js';
-import type { CaseDef, Category } from '../suite.js';
+import { OP, bytes, concat, contFrame, fragmentMessage, hex, textFrame } from '../frames.js';
+import type { CaseDef, Category } from '../case-types.js';
 import { TEXT, echoCase, failCase } from './common.js';
 
 const h = (s: string) => Uint8Array.from(Buffer.from(s.replace(/\s+/g, ''), 'hex'));

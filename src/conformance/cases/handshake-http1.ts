@@ -7,7 +7,6 @@
  * Server contract: `/echo` is a WebSocket endpoint; a bad handshake gets the
  * status listed per case; the server keeps serving after garbage input.
  */
-import type { Test, TestOpts } from 'tap';
 import {
   acceptFor,
   connect,
@@ -16,26 +15,13 @@ import {
   hostHeader,
   newKey,
   readResponseHead,
-} from '../helpers/http1.js';
-import type { Endpoint, ReadHeadResult } from '../helpers/http1.js';
-import { OP, textFrame } from '../helpers/frames.js';
-import { StreamPeer } from '../helpers/stream-peer.js';
-import { makeAssert, runBody } from './assert.js';
-import type { Assert } from './assert.js';
+} from '../http1-raw.js';
+import type { Endpoint, ReadHeadResult } from '../http1-raw.js';
+import { OP, textFrame } from '../frames.js';
+import { StreamPeer } from '../stream-peer.js';
+import type { Assert } from '../recorder.js';
+import type { CaseDef, Category } from '../case-types.js';
 import type net from 'node:net';
-
-export interface Http1HandshakeOptions extends Endpoint {
-  /** request path of the echo endpoint, default '/echo' */
-  path?: string;
-  /** size of the header block used for the "too large" case (default 64 KiB; must exceed the server's limit) */
-  oversizedHeaderBytes?: number;
-  /** case id (or prefix) → reason; such cases run as tap TODO */
-  knownDeviations?: Record<string, string>;
-  /** per-wait timeout, default 3000 ms */
-  timeoutMs?: number;
-  /** run only these case ids (or prefixes, e.g. 'H.3') */
-  only?: string[];
-}
 
 interface Exchange {
   result: ReadHeadResult;
@@ -48,6 +34,9 @@ interface HC {
   a: Assert;
   teardown(fn: () => void): void;
 }
+
+/** Oversized header block for 20.11: above any sane server limit (RFC 6455 leaves the limit to the server). */
+const OVERSIZED_HEADER_BYTES = 64 * 1024;
 
 /** resolves with how the connection ended ('end' / 'reset'), or rejects after timeoutMs */
 function waitClosed(sock: net.Socket, timeoutMs: number): Promise<'end' | 'reset'> {
@@ -67,12 +56,8 @@ function waitClosed(sock: net.Socket, timeoutMs: number): Promise<'end' | 'reset
 
 const CRLF = '\r\n';
 
-export async function runHttp1HandshakeCases(t: Test, o: Http1HandshakeOptions): Promise<void> {
-  const timeout = o.timeoutMs ?? 3000;
-  const path = o.path ?? '/echo';
-  const host = hostHeader(o);
-  const ep: Endpoint = { host: o.host, port: o.port };
-  if (o.tls !== undefined) ep.tls = o.tls;
+function http1Cases(ep: Endpoint, path: string, timeout: number): CaseDef[] {
+  const host = hostHeader(ep);
 
   /** send raw request text (with `{key}` replaced by a fresh key) and read the response head */
   const exchange = async (tt: HC, raw: string | ((key: string) => string | Uint8Array)): Promise<Exchange> => {
@@ -213,7 +198,7 @@ export async function runHttp1HandshakeCases(t: Test, o: Http1HandshakeOptions):
     const h = check101(tt, await exchange(tt, base({ 'Sec-WebSocket-Extensions': 'x-unknown-extension; foo=1' })));
     if (h) tt.a.equal(h.headers['sec-websocket-extensions'], undefined, 'no Sec-WebSocket-Extensions');
   });
-  const big = o.oversizedHeaderBytes ?? 64 * 1024;
+  const big = OVERSIZED_HEADER_BYTES;
   expectStatus(
     'H.11',
     `header block of ${big} bytes → 431 (or 400), not 101`,
@@ -232,17 +217,29 @@ export async function runHttp1HandshakeCases(t: Test, o: Http1HandshakeOptions):
     check101(tt, await exchange(tt, base()));
   });
 
-  await t.test(`H HTTP/1.1 handshake [${o.host}:${o.port}${o.tls ? ' tls' : ''}]`, async (tt) => {
-    const match = (id: string, k: string) => id === k || id.startsWith(k + '.');
-    for (const c of cases) {
-      if (o.only && !o.only.some((k) => match(c.id, k))) continue;
-      const opts: TestOpts = { timeout: 20000 };
-      const dev = Object.entries(o.knownDeviations ?? {}).find(([k]) => match(c.id, k));
-      const todo = dev ? `known deviation: ${dev[1]}` : undefined;
-      await tt.test(`${c.id} ${c.title}${todo ? ' [known deviation]' : ''}`, opts, async (ct) => {
-        const a = makeAssert(ct, todo);
-        await runBody(a, todo, () => c.run({ a, teardown: (fn) => ct.teardown(fn) }));
-      });
-    }
-  });
+  return cases.map((c) => ({
+    id: c.id.replace(/^H\./, '20.'),
+    title: c.title,
+    run: (ctx) => c.run({ a: ctx.t, teardown: ctx.defer }),
+  }));
 }
+
+/**
+ * Category 20 (ours; Autobahn has none): the HTTP/1.1 opening handshake
+ * (RFC 6455 §4.1, §4.2) with exact raw requests on raw sockets: 426 with the
+ * version list, the 400s, subprotocol and extension negotiation.
+ * Server contract: the echo path is a WebSocket endpoint; the server keeps
+ * serving after garbage input.
+ */
+export const http1HandshakeCategory: Category = {
+  id: '20',
+  title: 'HTTP/1.1 opening handshake (RFC 6455 §4)',
+  transports: ['http/1.1'],
+  cases(env) {
+    const raw = env.target.raw;
+    if (raw?.kind !== 'http/1.1') {
+      return http1Cases({ host: '127.0.0.1', port: 0 }, '/', env.timeoutMs).map((c) => ({ ...c, skip: 'the target gives no raw HTTP/1.1 endpoint' }));
+    }
+    return http1Cases(raw.endpoint, raw.path, Math.max(env.timeoutMs, 3000));
+  },
+};

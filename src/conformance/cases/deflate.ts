@@ -21,8 +21,8 @@ import {
   pseudoRandomBytes,
   textFrame,
   buildFrame,
-} from '../../helpers/frames.js';
-import type { CaseContext, CaseDef, Category } from '../suite.js';
+} from '../frames.js';
+import type { CaseContext, CaseDef, Category } from '../case-types.js';
 import type { Session } from '../session.js';
 import { HandshakeRejectedError } from '../target.js';
 import { BINARY, TEXT, payloadFor } from './common.js';

@@ -4,7 +4,7 @@
  * rule a server frame must follow, reassembles (and decompresses) messages,
  * and runs closing handshakes. It knows nothing about the transport.
  */
-import type { Assert } from './assert.js';
+import type { Assert } from './recorder.js';
 import {
   DeflateHistory,
   OP,
@@ -19,8 +19,8 @@ import {
   parseClosePayload,
   serverFrameProblems,
   textFrame,
-} from '../helpers/frames.js';
-import type { ServerFrame } from '../helpers/frames.js';
+} from './frames.js';
+import type { ServerFrame } from './frames.js';
 import { PeerEndedError } from './target.js';
 import type { RawPeer } from './target.js';
 
@@ -196,16 +196,20 @@ export class Session {
 
   /** one write with all the given frames/bytes */
   send(...chunks: Uint8Array[]): Promise<void> {
-    return this.peer.write(chunks.length === 1 ? chunks[0]! : concat(chunks));
+    const data = chunks.length === 1 ? chunks[0]! : concat(chunks);
+    this.t.comment(`→ ${data.length} bytes in one write [${hex(data, 24)}]`);
+    return this.peer.write(data);
   }
 
   /** each chunk in its own write, waiting for each to be handed to the transport */
   async sendEach(chunks: readonly Uint8Array[]): Promise<void> {
+    this.t.comment(`→ ${chunks.length} writes of ${chunks.map((c) => c.length).join('+')} bytes`);
     for (const c of chunks) await this.peer.write(c);
   }
 
   /** the bytes in pieces of `size` bytes, each its own write */
   async dribble(data: Uint8Array, size = 1): Promise<void> {
+    this.t.comment(`→ ${data.length} bytes in ${Math.ceil(data.length / size)} writes of ${size} [${hex(data, 24)}]`);
     for (let i = 0; i < data.length; i += size) await this.peer.write(data.subarray(i, i + size));
   }
 
@@ -216,6 +220,7 @@ export class Session {
    */
   async frame(timeoutMs = this.timeoutMs): Promise<ServerFrame> {
     const f = await this.peer.nextFrame(timeoutMs);
+    this.t.comment(`← ${describeFrame(f)}`);
     const problems = serverFrameProblems(
       f,
       !!this.deflate && !this.inMessage && (f.opcode === OP.TEXT || f.opcode === OP.BINARY),
@@ -327,6 +332,7 @@ export class Session {
       await this.peer.write(c.code === undefined ? closeFrame() : closeFrame(c.code));
     }
     const how = await this.peer.ended(timeoutMs);
+    this.t.comment(`← transport ended (${how === 'end' ? 'orderly' : 'reset'})`);
     if (o.requireOrderlyEnd ?? false) this.t.equal(how, 'end', 'server ends the transport in an orderly way after the close');
     else this.t.ok(how === 'end' || how === 'reset', `server ends the transport after the close (${how})`);
     // nothing after the close frame

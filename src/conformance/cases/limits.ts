@@ -12,8 +12,8 @@ import {
   pingFrame,
   prng,
   textFrame,
-} from '../../helpers/frames.js';
-import type { CaseDef, Category } from '../suite.js';
+} from '../frames.js';
+import type { CaseDef, Category } from '../case-types.js';
 import { BINARY, TEXT, echoCase, failCase, payloadFor } from './common.js';
 
 // ---------------------------------------------------------------------------

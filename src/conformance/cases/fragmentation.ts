@@ -11,8 +11,8 @@ import {
   pingFrame,
   pongFrame,
   textFrame,
-} from '../../helpers/frames.js';
-import type { CaseDef, Category } from '../suite.js';
+} from '../frames.js';
+import type { CaseDef, Category } from '../case-types.js';
 import { BINARY, TEXT, echoCase, failCase, payloadFor, roundTrip } from './common.js';
 
 export const fragmentationCategory: Category = {

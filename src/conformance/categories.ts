@@ -1,0 +1,19 @@
+/** The ordered list of categories; a separate file so that case files can import the suite's types without a cycle. */
+import type { Category } from './case-types.js';
+import { basicCategories } from './cases/basic.js';
+import { fragmentationCategory } from './cases/fragmentation.js';
+import { utf8Category } from './cases/utf8.js';
+import { closeCategory } from './cases/close.js';
+import { limitsCategories } from './cases/limits.js';
+import { deflateCategories } from './cases/deflate.js';
+import { http1HandshakeCategory } from './cases/handshake-http1.js';
+
+export const CATEGORIES: Category[] = [
+  ...basicCategories,
+  fragmentationCategory,
+  utf8Category,
+  closeCategory,
+  ...limitsCategories,
+  ...deflateCategories,
+  http1HandshakeCategory,
+];
