@@ -16,7 +16,7 @@ import { runReceiver } from './lib/receiver.mjs';
 import { runEcho, runHandshakes, runMemory } from './lib/load.mjs';
 import { runSoak } from './lib/soak.mjs';
 import { formatProfile, summarizeProfile } from './lib/profile.mjs';
-import { renderMarkdown, renderSvg, shortNumber } from './lib/report.mjs';
+import { renderMarkdown, renderSvg, separateRows, shortNumber } from './lib/report.mjs';
 import { ServerProcess, hasTaskset, pinSelf } from './lib/servers.mjs';
 import { pairRatio, summarizeRow } from './lib/stats.mjs';
 import { backgroundCores, machineBusyUs } from './lib/system.mjs';
@@ -150,7 +150,7 @@ async function main() {
   if (options.render) {
     const file = path.resolve(options.render);
     const report = JSON.parse(readFileSync(file, 'utf8'));
-    writeFileSync(path.join(path.dirname(file), 'benchmarks.md'), renderMarkdown(report));
+    writeFileSync(path.join(path.dirname(file), 'benchmarks.md'), renderMarkdown(report, separateRows(path.dirname(file))));
     writeFileSync(path.join(path.dirname(file), 'benchmarks.svg'), renderSvg(report));
     console.log(`bench: rendered ${path.relative(root, path.dirname(file)) || '.'}/benchmarks.{md,svg} from ${path.basename(file)}`);
     return 0;
@@ -475,7 +475,7 @@ async function main() {
   if (outDir) {
     mkdirSync(outDir, { recursive: true });
     writeFileSync(path.join(outDir, 'benchmarks.json'), JSON.stringify(report, null, 1) + '\n');
-    writeFileSync(path.join(outDir, 'benchmarks.md'), renderMarkdown(report));
+    writeFileSync(path.join(outDir, 'benchmarks.md'), renderMarkdown(report, separateRows(outDir)));
     writeFileSync(path.join(outDir, 'benchmarks.svg'), renderSvg(report));
     console.log(`\nbench: wrote ${path.relative(root, outDir) || '.'}/benchmarks.{json,md,svg}`);
   }

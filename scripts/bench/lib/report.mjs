@@ -1,5 +1,7 @@
 // docs/benchmarks.md and docs/benchmarks.svg from the report object (the same
 // object written as docs/benchmarks.json). No chart library: the SVG is text.
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
 import { GROUPS, sizeLabel } from './cases.mjs';
 
 const si = (n) => {
@@ -124,7 +126,27 @@ function soakTable(cases, report) {
   return lines.join('\n');
 }
 
-export function renderMarkdown(report) {
+/**
+ * The fan-out and scale rows (issue 13) come from scripts of their own, which
+ * need several server processes, Redis and 1,000 subscribers: `npm run bench`
+ * renders their latest tables (docs/benchmarks-fanout.md, written by
+ * `npm run bench:fanout -- --out docs/benchmarks-fanout.md`, and
+ * docs/benchmarks-scale.md, written by `npm run bench:scale`) into its page.
+ */
+const SEPARATE_ROWS = [
+  { file: 'benchmarks-fanout.md', title: 'Fan-out: rooms, encode once (`npm run bench:fanout -- --out docs/benchmarks-fanout.md`)' },
+  { file: 'benchmarks-scale.md', title: 'Across processes: Redis and `--workers` (`npm run bench:scale`)' },
+];
+
+/** `## …` sections for the separately generated rows found in `dir`, without their own top heading. */
+export function separateRows(dir) {
+  return SEPARATE_ROWS.filter(({ file }) => existsSync(path.join(dir, file))).flatMap(({ file, title }) => {
+    const body = readFileSync(path.join(dir, file), 'utf8').replace(/^# .*\n+/, '').replace(/^## /gm, '### ').trim();
+    return ['', `## ${title}`, '', `_From [${file}](${file}); measured separately, see there for the date and the machine's load._`, '', body];
+  });
+}
+
+export function renderMarkdown(report, extraSections = []) {
   const m = report.machine;
   const o = report.options;
   const ws = report.servers?.ws;
@@ -224,6 +246,7 @@ export function renderMarkdown(report) {
   }
 
   out.push(HOW_TO);
+  out.push(...extraSections);
   return out.join('\n') + '\n';
 }
 
