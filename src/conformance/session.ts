@@ -184,6 +184,8 @@ export class Session {
   /** a data message from the server is in progress (fragmented) */
   private inMessage = false;
   private closeReceived = false;
+  /** a frame that closeWithin() saw arrive, checked when frame() hands it out */
+  private early: ServerFrame | undefined;
   private readonly clientHistory = new DeflateHistory();
   private readonly serverHistory = new DeflateHistory();
 
@@ -219,7 +221,8 @@ export class Session {
    * fragmentation order, nothing after a close frame).
    */
   async frame(timeoutMs = this.timeoutMs): Promise<ServerFrame> {
-    const f = await this.peer.nextFrame(timeoutMs);
+    const f = this.early ?? (await this.peer.nextFrame(timeoutMs));
+    this.early = undefined;
     this.t.comment(`← ${describeFrame(f)}`);
     const problems = serverFrameProblems(
       f,
@@ -242,6 +245,20 @@ export class Session {
     }
     if (problems.length) throw new UnexpectedFrameError(`${describeFrame(f)}: ${problems.join('; ')}`);
     return f;
+  }
+
+  /**
+   * Whether the server sent something (or ended the transport) within
+   * `timeoutMs`; what arrived stays for the next frame(). For fail-fast checks.
+   */
+  async closeWithin(timeoutMs: number): Promise<boolean> {
+    if (this.early) return true;
+    try {
+      this.early = await this.peer.nextFrame(timeoutMs);
+      return true;
+    } catch (e) {
+      return e instanceof PeerEndedError || !/^timeout/.test((e as Error).message);
+    }
   }
 
   /** Next complete data message (reassembled, decompressed). Any control frame in between is an error. */
@@ -306,12 +323,19 @@ export class Session {
    */
   async expectClose(
     code: number | readonly number[] | 'empty',
-    o: { reply?: boolean; requireOrderlyEnd?: boolean; timeoutMs?: number; also?: readonly ('empty' | number)[] } = {},
+    o: {
+      reply?: boolean;
+      requireOrderlyEnd?: boolean;
+      timeoutMs?: number;
+      also?: readonly ('empty' | number)[];
+      /** the close frame, if the caller already read it with frame() */
+      preread?: ServerFrame;
+    } = {},
   ): Promise<void> {
     const timeoutMs = o.timeoutMs ?? this.timeoutMs;
     let f: ServerFrame;
     try {
-      f = await this.frame(timeoutMs);
+      f = o.preread ?? (await this.frame(timeoutMs));
     } catch (e) {
       if (e instanceof PeerEndedError) {
         throw new Error(`expected a close frame (${String(code)}), but the transport ended (${e.how}) without one`);
