@@ -8,6 +8,7 @@ import { limitsCategories } from './cases/limits.js';
 import { deflateCategories } from './cases/deflate.js';
 import { performanceCategory } from './cases/performance.js';
 import { deflateSeriesCategories } from './cases/deflate-series.js';
+import { extendedConnectCategories } from './cases/extended-connect.js';
 import { http1HandshakeCategory } from './cases/handshake-http1.js';
 
 export const CATEGORIES: Category[] = [
@@ -20,6 +21,7 @@ export const CATEGORIES: Category[] = [
   ...deflateSeriesCategories,
   ...deflateCategories,
   http1HandshakeCategory,
+  ...extendedConnectCategories,
   moreFragmentationCategory,
   moreUtf8Category,
   moreCloseCategory,
