@@ -1,5 +1,5 @@
 // @ts-check
-// Sec-WebSocket-Extensions parser (src/handshake/extension-header.ts) and
+// Sec-WebSocket-Extensions parser (src/protocol/extension-header.ts) and
 // permessage-deflate negotiation (src/protocol/deflate/negotiation.ts).
 // Input: [options][header lines separated by LF, latin1].
 // Properties: the parser throws only SyntaxError; what it returns formats
@@ -7,7 +7,7 @@
 // server's negotiation never throws on any offer, and its response parses
 // to one permessage-deflate with parameters within RFC 7692's ranges; the
 // client's check of a response throws only its documented Error.
-import { formatExtension, parseExtensionHeader } from '../dist/handshake/extension-header.js';
+import { formatExtension, parseExtensionHeader } from '../dist/protocol/extension-header.js';
 import { acceptDeflateOffer, acceptDeflateResponse } from '../dist/protocol/deflate/negotiation.js';
 import { assert, assertEqual, expectOnly } from './lib/check.js';
 

@@ -9,12 +9,12 @@
 // accepted handshake has a valid key, a subprotocol the client offered and
 // an extension response that parses.
 import { computeAcceptKey, isValidClientKey } from '../dist/handshake/accept-key.js';
-import { parseExtensionHeader } from '../dist/handshake/extension-header.js';
+import { parseExtensionHeader } from '../dist/protocol/extension-header.js';
 import { validateHttp1Upgrade } from '../dist/handshake/http1-validation.js';
 import { negotiate } from '../dist/handshake/negotiate.js';
 import { HandshakeRejection } from '../dist/handshake/rejection.js';
 import { HandshakeRequest } from '../dist/handshake/request.js';
-import { splitList } from '../dist/handshake/tokens.js';
+import { splitList } from '../dist/protocol/tokens.js';
 import { assert } from './lib/check.js';
 
 /** @param {string} head */

@@ -1,17 +1,17 @@
 // @ts-check
-// HTTP/3 frame parser (src/transports/http3/frames.ts), SETTINGS included.
+// HTTP/3 frame parser (src/http3/frames.ts), SETTINGS included.
 // Input: [options][3 chunking bytes][bytes of one stream].
 // Properties: only Http3Error escapes; every chunking yields the same frames,
 // the same DATA bytes between them and the same error; a one-varint frame
 // (GOAWAY, CANCEL_PUSH, MAX_PUSH_ID) re-encodes to a frame that parses to the
 // same value.
-import { Http3Error } from '../dist/transports/http3/errors.js';
+import { Http3Error } from '../dist/http3/errors.js';
 import {
   FrameParser,
   encodeCancelPushFrame,
   encodeGoawayFrame,
   encodeMaxPushIdFrame,
-} from '../dist/transports/http3/frames.js';
+} from '../dist/http3/frames.js';
 import { assertEqual, chunkings, expectOnly } from './lib/check.js';
 
 const REENCODE = {
@@ -21,7 +21,7 @@ const REENCODE = {
 };
 
 /**
- * @param {import('../dist/transports/http3/frames.js').FrameParserOptions} options
+ * @param {import('../dist/http3/frames.js').FrameParserOptions} options
  * @param {number} skipType a frame type the handler asks to skip
  * @param {Buffer[]} chunks
  */
@@ -34,7 +34,7 @@ function run(options, skipType, chunks) {
     if (data.length > 0) events.push(['data', Buffer.concat(data).toString('hex')]);
     data = [];
   };
-  /** @type {import('../dist/transports/http3/frames.js').Frame[]} */
+  /** @type {import('../dist/http3/frames.js').Frame[]} */
   const frames = [];
   const parser = new FrameParser(
     {

@@ -1,11 +1,11 @@
 // @ts-check
-// HPACK/QPACK Huffman code (src/transports/http3/qpack/huffman.ts).
+// HPACK/QPACK Huffman code (src/http3/qpack/huffman.ts).
 // Properties: decoding throws only Http3Error QPACK_DECOMPRESSION_FAILED;
 // whatever decodes re-encodes to the same bytes (the padding is canonical,
 // so the encoding is unique); any byte string encodes to
 // huffmanEncodedLength bytes and decodes back to itself.
-import { Http3Error, QPACK_DECOMPRESSION_FAILED } from '../dist/transports/http3/errors.js';
-import { huffmanDecode, huffmanEncode, huffmanEncodedLength } from '../dist/transports/http3/qpack/huffman.js';
+import { Http3Error, QPACK_DECOMPRESSION_FAILED } from '../dist/http3/errors.js';
+import { huffmanDecode, huffmanEncode, huffmanEncodedLength } from '../dist/http3/qpack/huffman.js';
 import { assert, assertEqual, expectOnly } from './lib/check.js';
 
 /** @param {Buffer} input */

@@ -1,5 +1,5 @@
 // @ts-check
-// QPACK field sections (src/transports/http3/qpack/decoder.ts), the HTTP/3
+// QPACK field sections (src/http3/qpack/decoder.ts), the HTTP/3
 // field rules applied after them (fields.ts) and the encoder/decoder stream
 // readers (instruction-streams.ts).
 // Input: [options][3 chunking bytes][bytes].
@@ -7,11 +7,11 @@
 // maxFieldSectionSize, re-encodes (with and without Huffman) and decodes to
 // the same fields; fields made from the input round-trip through the
 // encoder; the instruction readers give the same outcome for any chunking.
-import { Http3Error } from '../dist/transports/http3/errors.js';
-import { checkRequestHeaders, checkResponseHeaders } from '../dist/transports/http3/fields.js';
-import { decodeFieldSection, FieldSectionTooLargeError } from '../dist/transports/http3/qpack/decoder.js';
-import { encodeFieldSection, fieldSectionSize } from '../dist/transports/http3/qpack/encoder.js';
-import { DecoderStreamReader, EncoderStreamReader } from '../dist/transports/http3/qpack/instruction-streams.js';
+import { Http3Error } from '../dist/http3/errors.js';
+import { checkRequestHeaders, checkResponseHeaders } from '../dist/http3/fields.js';
+import { decodeFieldSection, FieldSectionTooLargeError } from '../dist/http3/qpack/decoder.js';
+import { encodeFieldSection, fieldSectionSize } from '../dist/http3/qpack/encoder.js';
+import { DecoderStreamReader, EncoderStreamReader } from '../dist/http3/qpack/instruction-streams.js';
 import { assert, assertEqual, chunkings, expectOnly } from './lib/check.js';
 
 /**

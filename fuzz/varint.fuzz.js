@@ -1,5 +1,5 @@
 // @ts-check
-// QUIC variable-length integers (src/transports/http3/varint.ts).
+// QUIC variable-length integers (src/http3/varint.ts).
 // Properties: decodeVarint and decodeVarintBigInt agree (the number is the
 // bigint rounded to a double) and never throw; a decoded value re-encodes
 // minimally and decodes back to itself; VarintReader fed one byte at a time
@@ -11,7 +11,7 @@ import {
   decodeVarintBigInt,
   encodeVarint,
   varintLength,
-} from '../dist/transports/http3/varint.js';
+} from '../dist/http3/varint.js';
 import { assert, assertEqual } from './lib/check.js';
 
 /** @param {bigint} value */

@@ -1,10 +1,13 @@
+// `new WebSocket(url)` reaches the client through a hook the client installs when it
+// loads (the session layer sits below the client and cannot import it).
+import './client/connect.js';
 export { WebSocket } from './session/websocket.js';
 export type { BinaryType, MessageData, SendData, SendOptions, WebSocketEventMap } from './session/websocket.js';
 export { WebSocketServer } from './server/websocket-server.js';
 export type { ServerOptions, ListenOptions, WebSocketServerEventMap } from './server/websocket-server.js';
-export type { ClientOptions } from './client/connect.js';
+export type { ClientOptions, UnexpectedResponse } from './session/client-options.js';
 export { HandshakeError } from './client/handshake-error.js';
-export type { HandshakeErrorCode, UnexpectedResponse } from './client/handshake-error.js';
+export type { HandshakeErrorCode } from './client/handshake-error.js';
 export { HandshakeRequest } from './handshake/request.js';
 export { HandshakeRejection, rejectHandshake } from './handshake/rejection.js';
 export type { AuthOutcome, NegotiationOptions } from './handshake/negotiate.js';
@@ -16,4 +19,4 @@ export type { SessionLimits } from './session/options.js';
 export type { ByteChannel, ByteChannelEvents, TransportName } from './session/byte-channel.js';
 export { MessageEvent, CloseEvent, ErrorEvent } from './session/events.js';
 // HTTP/3 needs the prebuilt quiche binding (linux-x64): check before listen({ http3 }).
-export { quicAvailable, QuicUnavailableError } from './transports/http3/quic/binding.js';
+export { quicAvailable, QuicUnavailableError } from './quic/binding.js';

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import pino from 'pino';
 import { WebSocketServer } from '../server/websocket-server.js';
 import { DEFAULT_SESSION_LIMITS } from '../session/options.js';
-import { quicAvailable } from '../transports/http3/quic/index.js';
+import { quicAvailable } from '../quic/index.js';
 import { MissingCertificateError, parseServeArgs, usage, type ServeConfig } from './config.js';
 import { ChatRooms, isEndpoint, serveEcho } from './endpoints.js';
 import { LogDestination } from './log-destination.js';

@@ -1,8 +1,9 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { ByteChannel } from '../session/byte-channel.js';
 import type { WebSocket } from '../session/websocket.js';
-import type { ClientConnectPlan, ClientHandshake } from './connect.js';
-import { HandshakeError, MAX_REFUSAL_BODY, type UnexpectedResponse } from './handshake-error.js';
+import type { ClientHandshake, UnexpectedResponse } from '../session/client-options.js';
+import type { ClientConnectPlan } from './plan.js';
+import { HandshakeError, MAX_REFUSAL_BODY } from './handshake-error.js';
 import type { AcceptedResponse } from './negotiation.js';
 
 /** The body of a refusal as each transport delivers it (IncomingMessage, Http2Stream, Http3RequestStream). */

@@ -1,4 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http';
+import type { UnexpectedResponse } from '../session/client-options.js';
 
 /**
  * Why a client's opening handshake failed, as a stable code an application
@@ -18,14 +19,6 @@ import type { IncomingHttpHeaders } from 'node:http';
  */
 export type HandshakeErrorCode = 'UNEXPECTED_RESPONSE' | 'INVALID_RESPONSE' | 'TIMEOUT' | 'H2_UNAVAILABLE' | 'H3_UNAVAILABLE' | 'ABORTED';
 
-/** What a server answered instead of accepting the WebSocket. */
-export interface UnexpectedResponse {
-  status: number;
-  /** Lower-case names, as Node's `IncomingMessage.headers` (HTTP/2 and HTTP/3 pseudo-headers left out). */
-  headers: IncomingHttpHeaders;
-  /** The response body as UTF-8, cut at `MAX_REFUSAL_BODY` bytes. */
-  body: string;
-}
 
 /** Bodies of refusals are read up to this many bytes: enough for an error message, bounded against a server that streams. */
 export const MAX_REFUSAL_BODY = 64 * 1024;

@@ -1,7 +1,7 @@
-import { parseExtensionHeader } from '../handshake/extension-header.js';
+import { parseExtensionHeader } from '../protocol/extension-header.js';
 import { acceptDeflateResponse, deflateOfferHeader } from '../protocol/deflate/negotiation.js';
 import { PerMessageDeflate } from '../protocol/deflate/per-message-deflate.js';
-import type { ClientConnectPlan } from './connect.js';
+import type { ClientConnectPlan } from './plan.js';
 import { HandshakeError } from './handshake-error.js';
 
 /**

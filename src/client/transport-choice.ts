@@ -1,13 +1,14 @@
 import { isIP } from 'node:net';
 import tls from 'node:tls';
 import type { WebSocket } from '../session/websocket.js';
-import { openHttp1Client } from '../transports/http1/client-handshake.js';
-import type { Http2ClientPool } from '../transports/http2/client-pool.js';
-import { openHttp2Client } from '../transports/http2/client-stream.js';
-import type { Http3ClientPool } from '../transports/http3/client-pool.js';
-import { openHttp3Client } from '../transports/http3/client-stream.js';
+import { openHttp1Client } from './http1-upgrade.js';
+import type { Http2ClientPool } from './http2-pool.js';
+import { openHttp2Client } from './http2-connect.js';
+import type { Http3ClientPool } from './http3-pool.js';
+import { openHttp3Client } from './http3-connect.js';
 import { forgetAltSvc, knownHttp3Port } from './alt-svc.js';
-import type { ClientConnectPlan, ClientHandshake } from './connect.js';
+import type { ClientHandshake } from '../session/client-options.js';
+import type { ClientConnectPlan } from './plan.js';
 import { HandshakeError } from './handshake-error.js';
 
 /** Origins whose HTTP/2 servers lack extended CONNECT, remembered so 'auto' goes straight to HTTP/1.1. */

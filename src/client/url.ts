@@ -1,4 +1,4 @@
-import { isToken } from '../handshake/tokens.js';
+import { isToken } from '../protocol/tokens.js';
 
 /**
  * Parses a WebSocket URI the way the WHATWG WebSocket constructor does, for the

@@ -1,7 +1,7 @@
 import { isValidClientKey } from './accept-key.js';
 import { HandshakeRejection } from './rejection.js';
 import type { HandshakeRequest } from './request.js';
-import { listHasToken } from './tokens.js';
+import { listHasToken } from '../protocol/tokens.js';
 
 /**
  * RFC 6455 §4.2.1: the rules an HTTP/1.1 opening handshake must satisfy before

@@ -1,8 +1,8 @@
 import { acceptDeflateOffer, type DeflateOptions, type DeflateParams } from '../protocol/deflate/negotiation.js';
-import { parseExtensionHeader } from './extension-header.js';
+import { parseExtensionHeader } from '../protocol/extension-header.js';
 import { HandshakeRejection } from './rejection.js';
 import type { HandshakeRequest } from './request.js';
-import { isToken, splitList } from './tokens.js';
+import { isToken, splitList } from '../protocol/tokens.js';
 
 /** What `authenticate` may return: accept (optionally with user data) or refuse. */
 export type AuthOutcome = boolean | void | undefined | { user?: unknown } | HandshakeRejection;

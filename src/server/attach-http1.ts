@@ -3,7 +3,7 @@ import type { Socket } from 'node:net';
 import { HandshakeRejection } from '../handshake/rejection.js';
 import { writeRejection } from '../transports/http1/raw-response.js';
 import { handleHttp1Upgrade, requestFromIncoming } from '../transports/http1/server-upgrade.js';
-import type { ServerContext } from './context.js';
+import type { ServerContext } from '../handshake/accept.js';
 import type { AnyHttpServer } from './http-servers.js';
 
 /**

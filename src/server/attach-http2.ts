@@ -4,7 +4,7 @@ import type { Socket } from 'node:net';
 import { isWebSocketProtocol } from '../handshake/extended-connect.js';
 import { HandshakeRejection } from '../handshake/rejection.js';
 import { handleHttp2Stream, requestFromHttp2, respondRejection } from '../transports/http2/server-stream.js';
-import type { ServerContext } from './context.js';
+import type { ServerContext } from '../handshake/accept.js';
 import type { Http2AnyServer } from './http-servers.js';
 
 /** Name Node gives the compatibility layer's own 'stream' listener (lib/internal/http2/compat.js). */

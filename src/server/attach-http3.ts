@@ -1,12 +1,12 @@
 import { isWebSocketProtocol } from '../handshake/extended-connect.js';
 import { HandshakeRejection } from '../handshake/rejection.js';
-import { H3_NO_ERROR } from '../transports/http3/errors.js';
-import type { HeaderList } from '../transports/http3/fields.js';
-import type { Http3RequestStream } from '../transports/http3/request-stream.js';
+import { H3_NO_ERROR } from '../http3/errors.js';
+import type { HeaderList } from '../http3/fields.js';
+import type { Http3RequestStream } from '../http3/request-stream.js';
 import { handleHttp3Request, requestFromHttp3, respondRejection } from '../transports/http3/server-front.js';
-import { Http3Session } from '../transports/http3/session.js';
-import type { QuicConnection, QuicServer, QuicServerOptions } from '../transports/http3/quic/types.js';
-import type { ServerContext } from './context.js';
+import { Http3Session } from '../http3/session.js';
+import type { QuicConnection, QuicServer, QuicServerOptions } from '../quic/types.js';
+import type { ServerContext } from '../handshake/accept.js';
 
 export interface Http3Limits {
   /** HTTP/3 requests (WebSockets) handled at once per connection; default 1000 (the QUIC stream limit follows it). */

@@ -18,8 +18,8 @@ import { handleHttp2Stream, requestFromHttp2 } from '../transports/http2/server-
 import { attachHttp1 } from './attach-http1.js';
 import { attachHttp2 } from './attach-http2.js';
 import { attachHttp3, type Http3ListenOptions } from './attach-http3.js';
-import type { QuicServer } from '../transports/http3/quic/types.js';
-import { logRejection, type ServerContext } from './context.js';
+import type { QuicServer } from '../quic/types.js';
+import { logRejection, type ServerContext } from '../handshake/accept.js';
 import {
   createOwnedServer,
   isHttp2Server,
@@ -220,7 +220,7 @@ export class WebSocketServer extends EventEmitter {
     port: number,
     limits: Http3ListenOptions,
   ): Promise<void> {
-    const { createQuicServer } = await import('../transports/http3/quic/index.js');
+    const { createQuicServer } = await import('../quic/index.js');
     const first = <T>(value: T | T[] | undefined): T | undefined => (Array.isArray(value) ? value[0] : value);
     const cert = first(tls.cert as string | Buffer | Array<string | Buffer> | undefined);
     const key = first(tls.key as string | Buffer | Array<string | Buffer> | undefined);

@@ -17,9 +17,12 @@ export class WebSocketEvent {
   }
 }
 
+/** A message as `onmessage` sees it: text as a string, binary as `binaryType` says. */
+export type MessageEventData = string | Buffer | ArrayBuffer | Blob;
+
 export class MessageEvent extends WebSocketEvent {
-  readonly data: unknown;
-  constructor(data: unknown) {
+  readonly data: MessageEventData;
+  constructor(data: MessageEventData) {
     super('message');
     this.data = data;
   }
@@ -47,7 +50,17 @@ export class ErrorEvent extends WebSocketEvent {
   }
 }
 
-export type EventListenerLike = ((event: WebSocketEvent) => void) | { handleEvent(event: WebSocketEvent): void };
+/** A WHATWG listener: a function or an object with handleEvent(). */
+export type TypedEventListener<E extends WebSocketEvent> = ((event: E) => void) | { handleEvent(event: E): void };
+export type EventListenerLike = TypedEventListener<WebSocketEvent>;
+
+/** The WHATWG events of a WebSocket and the event class each one carries. */
+export interface WhatwgEventMap {
+  open: WebSocketEvent;
+  message: MessageEvent;
+  close: CloseEvent;
+  error: ErrorEvent;
+}
 
 /** What the event shim needs from the session to build events. */
 export interface EventSource extends EventEmitter {
@@ -69,7 +82,7 @@ function toEvent(source: EventSource, type: string, args: unknown[]): WebSocketE
   let event: WebSocketEvent;
   switch (type) {
     case 'message': {
-      const [data, isBinary] = args as [unknown, boolean];
+      const [data, isBinary] = args as [Buffer | ArrayBuffer | Blob, boolean];
       event = new MessageEvent(isBinary ? data : String(data));
       break;
     }

@@ -1,7 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
-import { startClient, type ClientHandshake, type ClientOptions } from '../client/connect.js';
-import type { UnexpectedResponse } from '../client/handshake-error.js';
+import type { ClientHandshake, ClientOptions, UnexpectedResponse } from './client-options.js';
 import { CloseCode } from '../protocol/close-codes.js';
 import { encodeClosePayload, truncateCloseReason } from '../protocol/close-frame.js';
 import type { PerMessageDeflate } from '../protocol/deflate/per-message-deflate.js';
@@ -17,6 +16,12 @@ import {
   removeEventListener,
   setAttributeListener,
   type EventListenerLike,
+  type TypedEventListener,
+  type WebSocketEvent,
+  type MessageEvent,
+  type CloseEvent,
+  type ErrorEvent,
+  type WhatwgEventMap,
 } from './events.js';
 import { kServerSession } from './internal.js';
 import type { SessionLimits } from './options.js';
@@ -102,6 +107,26 @@ export interface WebSocket {
   addListener(event: string | symbol, listener: (...args: any[]) => void): this;
   removeListener<K extends keyof WebSocketEventMap>(event: K, listener: Listener<K>): this;
   removeListener(event: string | symbol, listener: (...args: any[]) => void): this;
+}
+
+/**
+ * How `new WebSocket(url, …)` reaches the client side. The client sits above
+ * this layer (it imports every transport), so the session cannot import it;
+ * src/client/connect.ts installs its starter when it loads, and the package
+ * entry point loads it.
+ */
+export type ClientStarter = (
+  ws: WebSocket,
+  url: string | URL,
+  protocolsOrOptions: string | string[] | ClientOptions | undefined,
+  options: ClientOptions | undefined,
+) => ClientHandshake;
+
+let clientStarter: ClientStarter | null = null;
+
+/** @internal Called once by src/client/connect.ts. */
+export function installClientStarter(starter: ClientStarter): void {
+  clientStarter = starter;
 }
 
 /**
@@ -191,7 +216,8 @@ export class WebSocket extends EventEmitter {
       this.attach(second as SessionInit);
       return;
     }
-    this.handshake = startClient(this, first, second as string | string[] | ClientOptions | undefined, third);
+    if (clientStarter === null) throw new Error('the WebSocket client is not loaded: import WebSocket from the package entry point');
+    this.handshake = clientStarter(this, first, second as string | string[] | ClientOptions | undefined, third);
   }
 
   // ---- WHATWG surface -------------------------------------------------------
@@ -227,35 +253,39 @@ export class WebSocket extends EventEmitter {
     return this.outbox.closing && this.closeFrameReceived;
   }
 
-  get onopen(): EventListenerLike | null {
+  get onopen(): TypedEventListener<WebSocketEvent> | null {
     return getAttributeListener(this, 'open');
   }
-  set onopen(listener: EventListenerLike | null) {
+  set onopen(listener: TypedEventListener<WebSocketEvent> | null) {
     setAttributeListener(this, 'open', listener);
   }
-  get onmessage(): EventListenerLike | null {
-    return getAttributeListener(this, 'message');
+  get onmessage(): TypedEventListener<MessageEvent> | null {
+    return getAttributeListener(this, 'message') as TypedEventListener<MessageEvent> | null;
   }
-  set onmessage(listener: EventListenerLike | null) {
-    setAttributeListener(this, 'message', listener);
+  set onmessage(listener: TypedEventListener<MessageEvent> | null) {
+    setAttributeListener(this, 'message', listener as EventListenerLike | null);
   }
-  get onclose(): EventListenerLike | null {
-    return getAttributeListener(this, 'close');
+  get onclose(): TypedEventListener<CloseEvent> | null {
+    return getAttributeListener(this, 'close') as TypedEventListener<CloseEvent> | null;
   }
-  set onclose(listener: EventListenerLike | null) {
-    setAttributeListener(this, 'close', listener);
+  set onclose(listener: TypedEventListener<CloseEvent> | null) {
+    setAttributeListener(this, 'close', listener as EventListenerLike | null);
   }
-  get onerror(): EventListenerLike | null {
-    return getAttributeListener(this, 'error');
+  get onerror(): TypedEventListener<ErrorEvent> | null {
+    return getAttributeListener(this, 'error') as TypedEventListener<ErrorEvent> | null;
   }
-  set onerror(listener: EventListenerLike | null) {
-    setAttributeListener(this, 'error', listener);
+  set onerror(listener: TypedEventListener<ErrorEvent> | null) {
+    setAttributeListener(this, 'error', listener as EventListenerLike | null);
   }
 
+  addEventListener<K extends keyof WhatwgEventMap>(type: K, listener: TypedEventListener<WhatwgEventMap[K]> | null, options?: { once?: boolean } | boolean): void;
+  addEventListener(type: string, listener: EventListenerLike | null, options?: { once?: boolean } | boolean): void;
   addEventListener(type: string, listener: EventListenerLike | null, options?: { once?: boolean } | boolean): void {
     addEventListener(this, type, listener, options);
   }
 
+  removeEventListener<K extends keyof WhatwgEventMap>(type: K, listener: TypedEventListener<WhatwgEventMap[K]> | null): void;
+  removeEventListener(type: string, listener: EventListenerLike | null): void;
   removeEventListener(type: string, listener: EventListenerLike | null): void {
     removeEventListener(this, type, listener);
   }

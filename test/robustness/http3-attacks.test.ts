@@ -8,12 +8,12 @@ import { once } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import t from 'tap';
 import { WebSocket, WebSocketServer } from '../../src/index.js';
-import { H3_REQUEST_REJECTED } from '../../src/transports/http3/errors.js';
-import { FrameType, encodeFrameHeader } from '../../src/transports/http3/frames.js';
-import { connectQuic } from '../../src/transports/http3/quic/index.js';
+import { H3_REQUEST_REJECTED } from '../../src/http3/errors.js';
+import { FrameType, encodeFrameHeader } from '../../src/http3/frames.js';
+import { connectQuic } from '../../src/quic/index.js';
 import { connectH3, extendedConnectH3 } from '../conformance/http3-target.js';
 import { makeTls } from '../transports/http2/tls.js';
-import { RETRY, RawQuicSocket } from '../transports/http3/quic/attacker.js';
+import { RETRY, RawQuicSocket } from '../quic/attacker.js';
 
 const { tls, ca } = makeTls();
 const HANDSHAKE_TIMEOUT = 3000;

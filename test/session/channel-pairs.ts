@@ -4,12 +4,12 @@ import type { AddressInfo, Socket } from 'node:net';
 import type { ByteChannel } from '../../src/session/byte-channel.js';
 import { SocketChannel } from '../../src/transports/http1/socket-channel.js';
 import { Http2StreamChannel } from '../../src/transports/http2/stream-channel.js';
-import { connectHttp3 } from '../../src/transports/http3/client-pool.js';
-import type { HeaderList } from '../../src/transports/http3/fields.js';
-import type { Http3RequestStream } from '../../src/transports/http3/request-stream.js';
-import { Http3Session } from '../../src/transports/http3/session.js';
+import { connectHttp3 } from '../../src/client/http3-pool.js';
+import type { HeaderList } from '../../src/http3/fields.js';
+import type { Http3RequestStream } from '../../src/http3/request-stream.js';
+import { Http3Session } from '../../src/http3/session.js';
 import { Http3StreamChannel } from '../../src/transports/http3/stream-channel.js';
-import type { QuicConnection, QuicServer } from '../../src/transports/http3/quic/types.js';
+import type { QuicConnection, QuicServer } from '../../src/quic/types.js';
 import { makeTls } from '../transports/http2/tls.js';
 import { MemoryChannel } from './memory-channel.js';
 
@@ -125,7 +125,7 @@ export async function http2Factory(): Promise<ChannelFactory> {
 }
 
 export async function http3Factory(): Promise<ChannelFactory> {
-  const { createQuicServer } = await import('../../src/transports/http3/quic/index.js');
+  const { createQuicServer } = await import('../../src/quic/index.js');
   const { tls, ca } = makeTls();
   const arrivals = new Arrivals();
   const quic: QuicServer = createQuicServer({ cert: tls.cert, key: tls.key, alpn: ['h3'] });

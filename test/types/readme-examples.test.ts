@@ -76,8 +76,31 @@ const negatives: Snippet[] = [
     code: "import { WebSocketServer } from 'trident-ws';\nnew WebSocketServer({ noServer: true }).on('connection', (ws, request) => { const wrong: number = request.url; });",
   },
   { name: 'unknown transport names are refused', line: 1, code: "import { WebSocket } from 'trident-ws';\nnew WebSocket('ws://x', { transport: 'http/2' });" },
+  // The WHATWG surface is typed per event too: onmessage's event has data, onclose's has code.
+  { name: 'onmessage data is a message, not a number', line: 1, code: "import { WebSocket } from 'trident-ws';\nnew WebSocket('ws://x').onmessage = (event) => { const wrong: number = event.data; };" },
+  {
+    name: "addEventListener('close') gets a CloseEvent",
+    line: 1,
+    code: "import { WebSocket } from 'trident-ws';\nnew WebSocket('ws://x').addEventListener('close', (event) => { const wrong: string = event.code; });",
+  },
 ];
-const results = typeCheck([...readme, ...negatives]);
+/** Browser-style code that must compile (the typed WHATWG events). */
+const positives: Snippet[] = [
+  {
+    name: 'browser-style listeners',
+    line: 1,
+    code: [
+      "import { WebSocket } from 'trident-ws';",
+      "const ws = new WebSocket('ws://x');",
+      'ws.binaryType = \'arraybuffer\';',
+      "ws.onmessage = (event) => { if (typeof event.data === 'string') event.data.toUpperCase(); };",
+      "ws.addEventListener('close', (event) => { const clean: boolean = event.wasClean; void clean; void event.code; void event.reason; });",
+      "ws.addEventListener('error', { handleEvent: (event) => void event.message });",
+      "ws.onopen = () => ws.send('hi');",
+    ].join('\n'),
+  },
+];
+const results = typeCheck([...readme, ...negatives, ...positives]);
 
 t.test('the README has TypeScript examples', async (t) => {
   t.ok(readme.length >= 6, `found ${readme.length} ts blocks`);
@@ -86,6 +109,12 @@ t.test('the README has TypeScript examples', async (t) => {
 readme.forEach((snippet, index) => {
   t.test(`${snippet.name} compiles under strict`, async (t) => {
     t.same(results[index], []);
+  });
+});
+
+positives.forEach((snippet, index) => {
+  t.test(`compiles: ${snippet.name}`, async (t) => {
+    t.same(results[readme.length + negatives.length + index], []);
   });
 });
 

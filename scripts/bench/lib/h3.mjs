@@ -22,14 +22,14 @@ const HOST = '127.0.0.1';
 
 /** Whether trident's HTTP/3 server and client are built and the QUIC binding loads here. */
 export async function h3Status() {
-  const needed = ['transports/http3/client-pool.js', 'transports/http3/session.js', 'transports/http3/quic/index.js', 'server/websocket-server.d.ts'];
+  const needed = ['client/http3-pool.js', 'http3/session.js', 'quic/index.js', 'server/websocket-server.d.ts'];
   const missing = needed.filter((file) => !existsSync(dist(file)));
   if (missing.length > 0) return { available: false, reason: `HTTP/3: not available yet (dist/ lacks ${missing.join(', ')})` };
   if (!/http3\?:/.test(readFileSync(dist('server/websocket-server.d.ts'), 'utf8'))) {
     return { available: false, reason: 'HTTP/3: not available yet (no listen({ http3 }) option on WebSocketServer)' };
   }
   try {
-    const quic = await import(pathToFileURL(dist('transports/http3/quic/index.js')).href);
+    const quic = await import(pathToFileURL(dist('quic/index.js')).href);
     if (typeof quic.quicAvailable === 'function' && !quic.quicAvailable()) {
       return { available: false, reason: 'HTTP/3: not available on this machine (the QUIC binding does not load)' };
     }
@@ -47,7 +47,7 @@ let connectHttp3 = null;
  * options (the packet-size rows).
  */
 export async function openH3Session(target, { timeoutMs = 10000, quic = {} } = {}) {
-  connectHttp3 ??= (await import(pathToFileURL(dist('transports/http3/client-pool.js')).href)).connectHttp3;
+  connectHttp3 ??= (await import(pathToFileURL(dist('client/http3-pool.js')).href)).connectHttp3;
   return connectHttp3({
     host: HOST,
     port: target.port,

@@ -13,8 +13,8 @@ import { StreamPeer } from '../stream-peer.js';
 import type { RawEndpoint, RawPeer } from '../target.js';
 import { connectH2, extendedConnect } from '../targets/http2.js';
 import { Http3Duplex, connectH3, extendedConnectH3 } from '../targets/http3.js';
-import type { Http3Session } from '../../transports/http3/session.js';
-import { H3_REQUEST_CANCELLED } from '../../transports/http3/errors.js';
+import type { Http3Session } from '../../http3/session.js';
+import { H3_REQUEST_CANCELLED } from '../../http3/errors.js';
 
 type Overrides = Record<string, string | undefined>;
 

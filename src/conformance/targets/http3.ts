@@ -9,11 +9,11 @@ import { Duplex } from 'node:stream';
 import { StreamPeer } from '../stream-peer.js';
 import { targetBase, type TargetOptions } from './options.js';
 import { HandshakeRejectedError, type ConformanceTarget, type OpenOptions, type RawPeer } from '../target.js';
-import { connectQuic } from '../../transports/http3/quic/index.js';
-import { Http3Session } from '../../transports/http3/session.js';
-import type { Http3RequestStream } from '../../transports/http3/request-stream.js';
-import { H3_NO_ERROR, H3_REQUEST_CANCELLED } from '../../transports/http3/errors.js';
-import type { HeaderList } from '../../transports/http3/fields.js';
+import { connectQuic } from '../../quic/index.js';
+import { Http3Session } from '../../http3/session.js';
+import type { Http3RequestStream } from '../../http3/request-stream.js';
+import { H3_NO_ERROR, H3_REQUEST_CANCELLED } from '../../http3/errors.js';
+import type { HeaderList } from '../../http3/fields.js';
 
 export interface Http3TargetOptions extends TargetOptions {
   host: string;

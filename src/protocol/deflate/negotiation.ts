@@ -6,8 +6,8 @@
  * most one of them with a *response*; the agreed parameters of the session
  * are a `DeflateParams`.
  */
-import type { ExtensionOffer, ExtensionParamValue } from '../../handshake/extension-header.js';
-import { formatExtension } from '../../handshake/extension-header.js';
+import type { ExtensionOffer, ExtensionParamValue } from '../extension-header.js';
+import { formatExtension } from '../extension-header.js';
 
 export const EXTENSION_NAME = 'permessage-deflate';
 

@@ -4,7 +4,7 @@ import { computeAcceptKey } from '../../handshake/accept-key.js';
 import { validateHttp1Upgrade } from '../../handshake/http1-validation.js';
 import { rejectUpgradeWithContent } from '../../handshake/request-framing.js';
 import { HandshakeRequest } from '../../handshake/request.js';
-import { acceptHandshake, type ServerContext } from '../../server/context.js';
+import { acceptHandshake, type ServerContext } from '../../handshake/accept.js';
 import type { WebSocket } from '../../session/websocket.js';
 import { writeHead, writeRejection } from './raw-response.js';
 import { SocketChannel } from './socket-channel.js';

@@ -3,7 +3,7 @@ import { validateExtendedConnect } from '../../handshake/extended-connect.js';
 import { HandshakeRejection } from '../../handshake/rejection.js';
 import { rejectEndedTunnel, rejectHostAuthorityMismatch } from '../../handshake/request-framing.js';
 import { HandshakeRequest } from '../../handshake/request.js';
-import { acceptHandshake, type ServerContext } from '../../server/context.js';
+import { acceptHandshake, type ServerContext } from '../../handshake/accept.js';
 import type { WebSocket } from '../../session/websocket.js';
 import { Http2StreamChannel } from './stream-channel.js';
 

@@ -2,10 +2,10 @@ import { validateExtendedConnect } from '../../handshake/extended-connect.js';
 import { HandshakeRejection } from '../../handshake/rejection.js';
 import { HandshakeRequest } from '../../handshake/request.js';
 import { rejectHostAuthorityMismatch } from '../../handshake/request-framing.js';
-import { acceptHandshake, type ServerContext } from '../../server/context.js';
+import { acceptHandshake, type ServerContext } from '../../handshake/accept.js';
 import type { WebSocket } from '../../session/websocket.js';
-import type { HeaderList } from './fields.js';
-import type { Http3RequestStream } from './request-stream.js';
+import type { HeaderList } from '../../http3/fields.js';
+import type { Http3RequestStream } from '../../http3/request-stream.js';
 import { Http3StreamChannel } from './stream-channel.js';
 
 export interface RemotePeer {

@@ -1,6 +1,6 @@
 import { refuseWrite, type ByteChannel, type ByteChannelEvents, type WriteCallback } from '../../session/byte-channel.js';
-import { H3_NO_ERROR, H3_REQUEST_CANCELLED } from './errors.js';
-import type { Http3RequestStream } from './request-stream.js';
+import { H3_NO_ERROR, H3_REQUEST_CANCELLED } from '../../http3/errors.js';
+import type { Http3RequestStream } from '../../http3/request-stream.js';
 
 /**
  * ByteChannel over an HTTP/3 request stream (RFC 9220 §3): bytes travel in

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { parseExtensionHeader } from '../../../src/handshake/extension-header.js';
+import { parseExtensionHeader } from '../../../src/protocol/extension-header.js';
 import {
   acceptDeflateOffer,
   acceptDeflateResponse,

@@ -4,11 +4,11 @@ import { WebSocket, WebSocketServer, type HandshakeRequest } from '../../../src/
 import { buildFrame, closeFrame, OP, parseClosePayload } from '../../helpers/frames.js';
 import { StreamPeer } from '../../helpers/stream-peer.js';
 import { connectH3, extendedConnectH3, Http3Duplex } from '../../conformance/http3-target.js';
-import { H3_NO_ERROR, H3_REQUEST_CANCELLED } from '../../../src/transports/http3/errors.js';
-import type { HeaderList } from '../../../src/transports/http3/fields.js';
-import type { Http3RequestStream } from '../../../src/transports/http3/request-stream.js';
+import { H3_NO_ERROR, H3_REQUEST_CANCELLED } from '../../../src/http3/errors.js';
+import type { HeaderList } from '../../../src/http3/fields.js';
+import type { Http3RequestStream } from '../../../src/http3/request-stream.js';
 import { makeTls } from '../http2/tls.js';
-import { lossyProxy } from './quic/helpers.js';
+import { lossyProxy } from '../../quic/helpers.js';
 
 const { tls, ca } = makeTls();
 
