@@ -21,7 +21,7 @@ import {
   textFrame,
 } from './frames.js';
 import type { ServerFrame } from './frames.js';
-import { PeerEndedError } from './target.js';
+import { PeerEndedError, WaitTimeoutError } from './target.js';
 import type { RawPeer } from './target.js';
 
 // ---------------------------------------------------------------------------
@@ -257,8 +257,23 @@ export class Session {
       this.early = await this.peer.nextFrame(timeoutMs);
       return true;
     } catch (e) {
-      return e instanceof PeerEndedError || !/^timeout/.test((e as Error).message);
+      return !(e instanceof WaitTimeoutError);
     }
+  }
+
+  /**
+   * Autobahn 3.2, 4.1.3, 5.15 …: a valid message, then a violation, in one write.
+   * The echo of the valid message should come before the close; a server that
+   * fails the connection first is NON-STRICT (it may process the whole write
+   * before answering).
+   */
+  async expectEchoThenFail(opcode: number, data: Uint8Array | string, code: number | readonly number[]): Promise<void> {
+    if ((await this.closeWithin(this.timeoutMs)) && this.early?.opcode === OP.CLOSE) {
+      this.t.nonStrict('the server failed the connection without echoing the valid message sent before the violation');
+    } else {
+      await this.expectEcho(opcode, data);
+    }
+    await this.expectFail(code);
   }
 
   /** Next complete data message (reassembled, decompressed). Any control frame in between is an error. */

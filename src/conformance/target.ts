@@ -85,6 +85,11 @@ export class HandshakeRejectedError extends Error {
   }
 }
 
+/** A wait that ran out (nextFrame(), ended()): the server stayed silent. */
+export class WaitTimeoutError extends Error {
+  override name = 'WaitTimeoutError';
+}
+
 /** nextFrame() rejects with this when the transport ended and no frame is left. */
 export class PeerEndedError extends Error {
   override name = 'PeerEndedError';

@@ -260,8 +260,7 @@ function echoThenFail(id: string, title: string, bad: () => Uint8Array, chops: '
       if (chops === 'one') await s.send(...frames);
       else if (chops === 'frames') await s.sendEach(frames);
       else await s.dribble(concat(frames), 1);
-      await s.expectEcho(OP.TEXT, 'Hello, world!');
-      await s.expectFail(1002);
+      await s.expectEchoThenFail(OP.TEXT, 'Hello, world!', 1002);
     },
   };
 }

@@ -80,8 +80,7 @@ export const fragmentationCategory: Category = {
       run: async (c) => {
         const s = await c.open();
         await s.send(...two(), contFrame('fragment3', { fin: false }), textFrame('fragment4'));
-        await s.expectEcho(TEXT, 'fragment1fragment2');
-        await s.expectFail(1002);
+        await s.expectEchoThenFail(TEXT, 'fragment1fragment2', 1002);
       },
     });
     for (const [id, fin] of [
