@@ -132,7 +132,7 @@ ${meta.unavailable.length ? `\nNot run (peer unavailable): ${meta.unavailable.ma
 ${runs
   .map(
     (run) => `### ${run.subject}
-
+${run.note ? `\n${run.note}\n` : ''}
 Cases per category and transport:
 
 ${perCategory(run)}

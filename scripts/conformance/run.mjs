@@ -84,6 +84,7 @@ const peers = [
   {
     subject: 'gorilla/websocket 1.5.0 (Debian), EnableCompression',
     name: 'gorilla',
+    note: 'The gorilla peer is the interop agent test/interop/peers/gorilla/agent.go, which reports every pong it receives as a text message "pong:<payload>" (its agent protocol): the FAILED verdicts of 2.7, 2.8, 2.9 and 27.5 come from that agent, not from gorilla/websocket. The others are gorilla\'s own: no UTF-8 validation, no check of minimal lengths, RSV1 accepted on control and continuation frames, and permessage-deflate accepted for invalid offers and without honouring server_max_window_bits (RFC 7692 §7.1.2.1).',
     start: () => {
       const bin = join(work, 'gorilla-agent');
       execFileSync('go', ['build', '-o', bin, 'test/interop/peers/gorilla/agent.go'], {
@@ -118,7 +119,7 @@ for (const peer of peers) {
     continue;
   }
   try {
-    runs.push({ subject: peer.subject, ...(await runTest(`ws://127.0.0.1:${running.port}/echo`, ['--transport', 'h1'], peer.name)) });
+    runs.push({ subject: peer.subject, note: peer.note, ...(await runTest(`ws://127.0.0.1:${running.port}/echo`, ['--transport', 'h1'], peer.name)) });
   } finally {
     running.stop();
   }

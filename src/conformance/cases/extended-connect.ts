@@ -41,6 +41,21 @@ interface Driver {
   connect(raw: RawEndpoint): Promise<Connection>;
 }
 
+/** Resolves true when `emitter` emits `event` within `ms`, false otherwise. */
+function eventWithin(emitter: Pick<NodeJS.EventEmitter, 'once' | 'off'>, event: string, ms: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const onEvent = () => {
+      clearTimeout(timer);
+      resolve(true);
+    };
+    const timer = setTimeout(() => {
+      emitter.off(event, onEvent);
+      resolve(false);
+    }, ms);
+    emitter.once(event, onEvent);
+  });
+}
+
 const h2Driver: Driver = {
   name: 'HTTP/2',
   rfc: 'RFC 8441',
@@ -66,16 +81,7 @@ const h2Driver: Driver = {
           return { kind: 'reset', detail: (e as Error).message };
         }
       },
-      goaway: (ms) =>
-        goaway
-          ? Promise.resolve(true)
-          : new Promise((resolve) => {
-              const timer = setTimeout(() => resolve(false), ms);
-              session.once('goaway', () => {
-                clearTimeout(timer);
-                resolve(true);
-              });
-            }),
+      goaway: (ms) => (goaway ? Promise.resolve(true) : eventWithin(session, 'goaway', ms)),
       close: () => session.destroy(),
     };
   },
@@ -106,16 +112,7 @@ const h3Driver: Driver = {
           return { kind: 'reset', detail: (e as Error).message };
         }
       },
-      goaway: (ms) =>
-        session.goawayReceived !== null
-          ? Promise.resolve(true)
-          : new Promise((resolve) => {
-              const timer = setTimeout(() => resolve(false), ms);
-              session.once('goaway', () => {
-                clearTimeout(timer);
-                resolve(true);
-              });
-            }),
+      goaway: (ms) => (session.goawayReceived !== null ? Promise.resolve(true) : eventWithin(session, 'goaway', ms)),
       close: () => session.close(),
     };
   },
