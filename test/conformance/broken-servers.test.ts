@@ -36,6 +36,21 @@ t.test('a server that ignores close frames fails the close cases, not the echo c
   for (const r of results) t.match(r.reason, /timeout|deadline/, `${r.id}: failed for the missing close reply`);
 });
 
+t.test('a server that fails connections without a close frame is NON-STRICT on exactly those cases', async (t) => {
+  const { results, failed } = await failedIds('no-close-frame-on-failure', ['1.1.1', '3.1', '4.1.1', '7.1.1']);
+  t.same(failed, []);
+  t.same(
+    results.map((r) => [r.id, r.verdict]),
+    [
+      ['1.1.1', 'OK'],
+      ['3.1', 'NON-STRICT'],
+      ['4.1.1', 'NON-STRICT'],
+      ['7.1.1', 'OK'],
+    ],
+  );
+  t.match(results[1]!.reason, /without a close frame/);
+});
+
 t.test('a stalled server cannot hang the run: every case ends FAILED within its deadline', async (t) => {
   const started = Date.now();
   const { results, failed } = await failedIds('stalls', ['1.1.1', '1.1.2', '2.1'], 300);

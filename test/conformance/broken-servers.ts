@@ -17,7 +17,9 @@ export type Flaw =
   /** never answers a close frame (RFC 6455 §5.5.1) */
   | 'ignores-close'
   /** completes the TCP handshake, then never says a word */
-  | 'stalls';
+  | 'stalls'
+  /** fails the connection by closing the socket without a close frame (allowed, but RFC 6455 §7.1.7 says SHOULD send one) */
+  | 'no-close-frame-on-failure';
 
 function frame(opcode: number, payload: Uint8Array): Buffer {
   const head = payload.length < 126 ? [0x80 | opcode, payload.length] : payload.length < 65536 ? [0x80 | opcode, 126, payload.length >> 8, payload.length & 0xff] : undefined;
@@ -40,7 +42,8 @@ function serve(sock: net.Socket, flaw: Flaw): void {
   const fail = (code: number) => {
     if (closed) return;
     closed = true;
-    sock.end(closeWith(code));
+    if (flaw === 'no-close-frame-on-failure') sock.end();
+    else sock.end(closeWith(code));
   };
   sock.on('data', (chunk: Buffer) => {
     if (closed) return;
