@@ -76,7 +76,7 @@ const OPTIONS = {
 } as const;
 
 export function usage(): string {
-  const lines = ['Usage: trident [serve] [options]', '', 'Options (environment variable in brackets):'];
+  const lines = ['Usage: trident [serve] [options]', '       trident test <url> [options]   (conformance runner: trident test --help)', '', 'Options (environment variable in brackets):'];
   for (const [name, spec] of Object.entries(OPTIONS)) {
     lines.push(`  --${name.padEnd(18)} ${spec.help}${spec.env ? ` [${spec.env}]` : ''}`);
   }

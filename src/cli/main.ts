@@ -134,6 +134,14 @@ async function serve(config: ServeConfig): Promise<void> {
 }
 
 async function main(): Promise<void> {
+  if (process.argv[2] === 'test') {
+    // The conformance runner is loaded only for `trident test`, keeping the server's start-up lean.
+    const { runTestCommand } = await import('./test-command.js');
+    const code = await runTestCommand(process.argv.slice(3));
+    // Exit explicitly: a server that never closes its side must not keep us alive.
+    process.stdout.write('', () => process.exit(code));
+    return;
+  }
   let config: ServeConfig | 'help';
   try {
     config = parseServeArgs(process.argv.slice(2), process.env);

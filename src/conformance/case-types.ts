@@ -11,7 +11,8 @@ export interface CaseEnv {
   maxFrames: number | undefined;
   /** the target declared its limits (category 30 needs them) */
   limitsDeclared: boolean;
-  invalidDeflateCloseCode: number;
+  /** accepted close codes for undecompressable data: RFC 7692 names none, so 1002 and 1007 unless the target says */
+  invalidDeflateCloseCodes: readonly number[];
   tooManyFramesCloseCode: number;
   deflate: boolean;
 }

@@ -20,6 +20,8 @@ export interface Assert {
   nonStrict(reason: string): void;
   /** behaviour the RFC leaves open: reported, never judged (Autobahn's INFORMATIONAL) */
   informational(reason: string): void;
+  /** the outcome worth reporting when the case passes (e.g. a time) */
+  result(text: string): void;
   /** number of failed checks so far */
   readonly failures: number;
 }
@@ -45,6 +47,7 @@ export class CaseRecorder implements Assert {
   private readonly nonStrictReasons: string[] = [];
   private readonly infoReasons: string[] = [];
   private unimplementedReason: string | undefined;
+  private okReason = 'behaved as the RFC requires';
   readonly observed: string[] = [];
   private dropped = 0;
 
@@ -95,6 +98,10 @@ export class CaseRecorder implements Assert {
     this.infoReasons.push(reason);
     this.comment(`INFORMATIONAL: ${reason}`);
   }
+  result(text: string): void {
+    this.okReason = text;
+    this.comment(text);
+  }
   unimplemented(reason: string): void {
     this.unimplementedReason ??= reason;
   }
@@ -109,6 +116,6 @@ export class CaseRecorder implements Assert {
     if (this.unimplementedReason !== undefined) return { verdict: 'UNIMPLEMENTED', reason: this.unimplementedReason, observed };
     if (this.nonStrictReasons.length) return { verdict: 'NON-STRICT', reason: this.nonStrictReasons.join('; '), observed };
     if (this.infoReasons.length) return { verdict: 'INFORMATIONAL', reason: this.infoReasons.join('; '), observed };
-    return { verdict: 'OK', reason: 'behaved as the RFC requires', observed };
+    return { verdict: 'OK', reason: this.okReason, observed };
   }
 }

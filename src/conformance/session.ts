@@ -21,7 +21,7 @@ import {
   textFrame,
 } from './frames.js';
 import type { ServerFrame } from './frames.js';
-import { PeerEndedError } from './target.js';
+import { PeerEndedError, WaitTimeoutError } from './target.js';
 import type { RawPeer } from './target.js';
 
 // ---------------------------------------------------------------------------
@@ -184,6 +184,8 @@ export class Session {
   /** a data message from the server is in progress (fragmented) */
   private inMessage = false;
   private closeReceived = false;
+  /** a frame that closeWithin() saw arrive, checked when frame() hands it out */
+  private early: ServerFrame | undefined;
   private readonly clientHistory = new DeflateHistory();
   private readonly serverHistory = new DeflateHistory();
 
@@ -219,7 +221,8 @@ export class Session {
    * fragmentation order, nothing after a close frame).
    */
   async frame(timeoutMs = this.timeoutMs): Promise<ServerFrame> {
-    const f = await this.peer.nextFrame(timeoutMs);
+    const f = this.early ?? (await this.peer.nextFrame(timeoutMs));
+    this.early = undefined;
     this.t.comment(`← ${describeFrame(f)}`);
     const problems = serverFrameProblems(
       f,
@@ -242,6 +245,35 @@ export class Session {
     }
     if (problems.length) throw new UnexpectedFrameError(`${describeFrame(f)}: ${problems.join('; ')}`);
     return f;
+  }
+
+  /**
+   * Whether the server sent something (or ended the transport) within
+   * `timeoutMs`; what arrived stays for the next frame(). For fail-fast checks.
+   */
+  async closeWithin(timeoutMs: number): Promise<boolean> {
+    if (this.early) return true;
+    try {
+      this.early = await this.peer.nextFrame(timeoutMs);
+      return true;
+    } catch (e) {
+      return !(e instanceof WaitTimeoutError);
+    }
+  }
+
+  /**
+   * Autobahn 3.2, 4.1.3, 5.15 …: a valid message, then a violation, in one write.
+   * The echo of the valid message should come before the close; a server that
+   * fails the connection first is NON-STRICT (it may process the whole write
+   * before answering).
+   */
+  async expectEchoThenFail(opcode: number, data: Uint8Array | string, code: number | readonly number[]): Promise<void> {
+    if ((await this.closeWithin(this.timeoutMs)) && this.early?.opcode === OP.CLOSE) {
+      this.t.nonStrict('the server failed the connection without echoing the valid message sent before the violation');
+    } else {
+      await this.expectEcho(opcode, data);
+    }
+    await this.expectFail(code);
   }
 
   /** Next complete data message (reassembled, decompressed). Any control frame in between is an error. */
@@ -306,14 +338,28 @@ export class Session {
    */
   async expectClose(
     code: number | readonly number[] | 'empty',
-    o: { reply?: boolean; requireOrderlyEnd?: boolean; timeoutMs?: number; also?: readonly ('empty' | number)[] } = {},
+    o: {
+      reply?: boolean;
+      requireOrderlyEnd?: boolean;
+      timeoutMs?: number;
+      also?: readonly ('empty' | number)[];
+      /** the close frame, if the caller already read it with frame() */
+      preread?: ServerFrame;
+      /** the server is failing the connection: ending the transport without a close frame is NON-STRICT */
+      failing?: boolean;
+    } = {},
   ): Promise<void> {
     const timeoutMs = o.timeoutMs ?? this.timeoutMs;
     let f: ServerFrame;
     try {
-      f = await this.frame(timeoutMs);
+      f = o.preread ?? (await this.frame(timeoutMs));
     } catch (e) {
       if (e instanceof PeerEndedError) {
+        if (o.failing) {
+          // RFC 6455 §7.1.7: an endpoint failing the connection SHOULD (not MUST) send a Close frame first
+          this.t.nonStrict(`the server failed the connection by ending the transport (${e.how}) without a close frame (${String(code)})`);
+          return;
+        }
         throw new Error(`expected a close frame (${String(code)}), but the transport ended (${e.how}) without one`);
       }
       throw e;
@@ -345,7 +391,7 @@ export class Session {
 
   /** The server must fail the connection with this code. */
   expectFail(code: number | readonly number[], timeoutMs = this.timeoutMs): Promise<void> {
-    return this.expectClose(code, { timeoutMs });
+    return this.expectClose(code, { timeoutMs, failing: true });
   }
 
   /** Close the connection ourselves with 1000 and expect the clean closing handshake. */

@@ -6,7 +6,7 @@
 import type { Duplex } from 'node:stream';
 import { FrameParser } from './frames.js';
 import type { ServerFrame } from './frames.js';
-import { PeerEndedError } from './target.js';
+import { PeerEndedError, WaitTimeoutError } from './target.js';
 import type { HandshakeInfo, RawPeer } from './target.js';
 
 export interface StreamPeerOptions {
@@ -104,7 +104,7 @@ export class StreamPeer implements RawPeer {
       };
       const timer = setTimeout(() => {
         this.frameWaiters = this.frameWaiters.filter((x) => x !== w);
-        reject(new Error(`timeout: no frame from the server within ${timeoutMs} ms`));
+        reject(new WaitTimeoutError(`timeout: no frame from the server within ${timeoutMs} ms`));
       }, timeoutMs);
       this.frameWaiters.push(w);
     });
@@ -122,7 +122,7 @@ export class StreamPeer implements RawPeer {
       };
       const timer = setTimeout(() => {
         this.endWaiters = this.endWaiters.filter((x) => x !== w);
-        reject(new Error(`timeout: the server did not end the transport within ${timeoutMs} ms`));
+        reject(new WaitTimeoutError(`timeout: the server did not end the transport within ${timeoutMs} ms`));
       }, timeoutMs);
       this.endWaiters.push(w);
     });

@@ -30,7 +30,7 @@ export function makeEnv(target: ConformanceTarget): CaseEnv {
     maxMessageSize: target.limits?.maxMessageSize ?? ASSUMED_MAX_MESSAGE,
     maxFrames: target.limits?.maxFrames,
     limitsDeclared: target.limits !== undefined,
-    invalidDeflateCloseCode: target.expect?.invalidDeflateCloseCode ?? 1007,
+    invalidDeflateCloseCodes: target.expect?.invalidDeflateCloseCode !== undefined ? [target.expect.invalidDeflateCloseCode] : [1002, 1007],
     tooManyFramesCloseCode: target.expect?.tooManyFramesCloseCode ?? 1009,
     deflate: target.capabilities?.permessageDeflate ?? true,
   };

@@ -85,6 +85,11 @@ export class HandshakeRejectedError extends Error {
   }
 }
 
+/** A wait that ran out (nextFrame(), ended()): the server stayed silent. */
+export class WaitTimeoutError extends Error {
+  override name = 'WaitTimeoutError';
+}
+
 /** nextFrame() rejects with this when the transport ended and no frame is left. */
 export class PeerEndedError extends Error {
   override name = 'PeerEndedError';
@@ -113,7 +118,7 @@ export interface ConformanceTarget {
   };
   /** close codes where RFC 6455 leaves the choice to the implementation */
   expect?: {
-    /** close code for undecompressable permessage-deflate data (default 1007) */
+    /** close code for undecompressable permessage-deflate data (default: 1002 or 1007, RFC 7692 names none) */
     invalidDeflateCloseCode?: number;
     /** close code when a message has more than limits.maxFrames frames (default 1009) */
     tooManyFramesCloseCode?: number;

@@ -13,4 +13,6 @@ t.teardown(() => secure.server.close());
 await runConformance(
   t,
   createHttp1Target({ host: '127.0.0.1', port: secure.port, tls: { ca: secure.ca! }, name: 'trident https/1.1', limits: LIMITS, expect: EXPECT }),
+  // TLS changes only how bytes are carried: framing, close handling and the handshake cover it
+  { select: ['1.*', '5.*', '7.*', '20.*'] },
 );

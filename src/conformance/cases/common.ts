@@ -47,7 +47,7 @@ export function failCase(
   id: string,
   title: string,
   frames: (s: Session) => Uint8Array | Uint8Array[],
-  code: number | ((c: CaseContext) => number),
+  code: number | readonly number[] | ((c: CaseContext) => number | readonly number[]),
   o: { open?: OpenOptions; before?: (s: Session) => Promise<void>; skip?: string | false } = {},
 ): CaseDef {
   return {

@@ -109,16 +109,27 @@ function http1Cases(ep: Endpoint, path: string, timeout: number): CaseDef[] {
 
   const cases: Array<{ id: string; title: string; run: (tt: HC) => Promise<void> }> = [];
   const add = (id: string, title: string, run: (tt: HC) => Promise<void>) => cases.push({ id, title, run });
-  const expectStatus = (id: string, title: string, raw: string | ((key: string) => string), want: number | ((s: number) => boolean), extra?: (tt: HC, ex: Exchange) => void) =>
+  /** `want`: the status (or a test of it) the RFC requires; `prefer`: statuses it recommends (others: NON-STRICT) */
+  const expectStatus = (
+    id: string,
+    title: string,
+    raw: string | ((key: string) => string),
+    want: number | ((s: number) => boolean),
+    extra?: (tt: HC, ex: Exchange) => void,
+    prefer?: readonly number[],
+  ) =>
     add(id, title, async (tt) => {
       const ex = await exchange(tt, raw);
       const s = status(tt, ex);
       if (s === undefined) return;
+      tt.a.comment(`answer: ${s}`);
       if (typeof want === 'number') tt.a.equal(s, want, `status ${want}`);
       else tt.a.ok(want(s), `status ${s} acceptable`);
       tt.a.not(s, 101, 'not upgraded');
+      if (prefer && !prefer.includes(s) && s !== 101) tt.a.nonStrict(`answered ${s}, RFC 6455 suggests ${prefer.join(' or ')}`);
       extra?.(tt, ex);
     });
+  const clientError = (s: number) => s >= 400 && s < 500;
 
   add('H.1', 'correct request → 101 with the right Sec-WebSocket-Accept, no protocol/extension headers', async (tt) => {
     const ex = await exchange(tt, base());
@@ -153,15 +164,20 @@ function http1Cases(ep: Endpoint, path: string, timeout: number): CaseDef[] {
       found: ex.result.head.headers['sec-websocket-version'],
     });
   };
-  expectStatus('H.4.1', 'Sec-WebSocket-Version: 8 → 426 with Sec-WebSocket-Version: 13', base({ 'Sec-WebSocket-Version': '8' }), 426, versionHeader);
-  expectStatus('H.4.2', 'missing Sec-WebSocket-Version → 426 with Sec-WebSocket-Version: 13', base({ 'Sec-WebSocket-Version': null }), 426, versionHeader);
-  expectStatus('H.4.3', 'Sec-WebSocket-Version: 14 → 426 with Sec-WebSocket-Version: 13', base({ 'Sec-WebSocket-Version': '14' }), 426, versionHeader);
+  // RFC 6455 §4.2.2: an unknown version gets "an appropriate HTTP error code (such as 426 Upgrade
+  // Required)" and, a MUST, a Sec-WebSocket-Version header listing the versions the server speaks
+  expectStatus('H.4.1', 'Sec-WebSocket-Version: 8 → 4xx (426 recommended) with Sec-WebSocket-Version: 13', base({ 'Sec-WebSocket-Version': '8' }), clientError, versionHeader, [426]);
+  // a missing header makes the request malformed (§4.2.1): 400, or 426 as for an unknown version
+  expectStatus('H.4.2', 'missing Sec-WebSocket-Version → 400 or 426', base({ 'Sec-WebSocket-Version': null }), (s) => s === 400 || s === 426);
+  expectStatus('H.4.3', 'Sec-WebSocket-Version: 14 → 4xx (426 recommended) with Sec-WebSocket-Version: 13', base({ 'Sec-WebSocket-Version': '14' }), clientError, versionHeader, [426]);
   expectStatus('H.5', 'POST instead of GET → 4xx (400 or 405), not 101', base({ 'Content-Length': '0' }, `POST ${path} HTTP/1.1`), (s) => s >= 400 && s < 500);
   expectStatus('H.6', 'HTTP/1.0 request → 400 (RFC 6455 §4.2.1: HTTP/1.1 or higher)', base({}, `GET ${path} HTTP/1.0`), 400);
-  expectStatus('H.7.1', 'missing Upgrade header → 400', base({ Upgrade: null }), 400);
-  expectStatus('H.7.2', 'missing Connection header → 400', base({ Connection: null }), 400);
-  expectStatus('H.7.3', 'Connection: keep-alive (no Upgrade token) → 400', base({ Connection: 'keep-alive' }), 400);
-  expectStatus('H.7.4', 'Upgrade: h2c instead of websocket → 400', base({ Upgrade: 'h2c' }), 400);
+  // §4.2.1: "an appropriate error code (such as 400 Bad Request)"; 426 Upgrade Required (RFC 9110 §15.5.22) fits too
+  const badUpgrade = [400, 426];
+  expectStatus('H.7.1', 'missing Upgrade header → 4xx (400 or 426)', base({ Upgrade: null }), clientError, undefined, badUpgrade);
+  expectStatus('H.7.2', 'missing Connection header → 4xx (400 or 426)', base({ Connection: null }), clientError, undefined, badUpgrade);
+  expectStatus('H.7.3', 'Connection: keep-alive (no Upgrade token) → 4xx (400 or 426)', base({ Connection: 'keep-alive' }), clientError, undefined, badUpgrade);
+  expectStatus('H.7.4', 'Upgrade: h2c instead of websocket → 4xx (400 or 426)', base({ Upgrade: 'h2c' }), clientError, undefined, badUpgrade);
   add('H.8.1', '"Connection: keep-alive, Upgrade" → 101', async (tt) => {
     check101(tt, await exchange(tt, base({ Connection: 'keep-alive, Upgrade' })));
   });
@@ -180,13 +196,15 @@ function http1Cases(ep: Endpoint, path: string, timeout: number): CaseDef[] {
     const h = check101(tt, ex);
     if (!h) return;
     const p = headerTokens(h.headers['sec-websocket-protocol']);
+    // RFC 6455 §4.2.2: the server selects one of the offered subprotocols, or none
+    if (p.length === 0) return tt.a.informational('the server selected no subprotocol (allowed; it depends on its configuration)');
     tt.a.equal(p.length, 1, 'exactly one subprotocol selected', { found: h.headers['sec-websocket-protocol'] });
     tt.a.ok(p.length === 1 && ['a', 'b'].includes(p[0]!), `selected protocol ${p[0]} was offered`);
   };
-  add('H.9.1', 'Sec-WebSocket-Protocol: a, b on one line → 101 selecting a or b', async (tt) => {
+  add('H.9.1', 'Sec-WebSocket-Protocol: a, b on one line → 101 selecting a, b or none', async (tt) => {
     protoCheck(tt, await exchange(tt, base({ 'Sec-WebSocket-Protocol': 'a, b' })));
   });
-  add('H.9.2', 'Sec-WebSocket-Protocol a and b on two header lines → 101 selecting a or b', async (tt) => {
+  add('H.9.2', 'Sec-WebSocket-Protocol a and b on two header lines → 101 selecting a, b or none', async (tt) => {
     const raw = base().replace(CRLF + CRLF, `${CRLF}Sec-WebSocket-Protocol: a${CRLF}Sec-WebSocket-Protocol: b${CRLF}${CRLF}`);
     protoCheck(tt, await exchange(tt, raw));
   });
