@@ -17,18 +17,18 @@ import { negotiate } from './deflate.js';
 export const SERIES_MESSAGES = 5;
 
 /** Autobahn's MSG_SIZES: (message size, auto-fragment size; 0 = one frame) */
-const SIZES: ReadonlyArray<readonly [number, number]> = [
+export const SIZES: ReadonlyArray<readonly [number, number]> = [
   [16, 0], [64, 0], [256, 0], [1024, 0], [4096, 0], [8192, 0], [16384, 0], [32768, 0], [65536, 0], [131072, 0],
   [8192, 256], [16384, 256], [32768, 256], [65536, 256], [131072, 256], [131072, 1024], [131072, 4096], [131072, 32768],
 ];
 
-interface DataSet {
+export interface DataSet {
   name: string;
   opcode: number;
   make(): Uint8Array;
 }
 
-const DATA_SIZE = 256 * 1024;
+export const DATA_SIZE = 256 * 1024;
 
 function jsonData(): Uint8Array {
   const r = prng(12);
@@ -62,7 +62,7 @@ function htmlData(): Uint8Array {
   return bytes(rows.join('')).subarray(0, DATA_SIZE);
 }
 
-const DATA_SETS: DataSet[] = [
+export const DATA_SETS: DataSet[] = [
   { name: 'JSON text', opcode: OP.TEXT, make: jsonData },
   { name: 'bitmap-like binary', opcode: OP.BINARY, make: bitmapData },
   { name: 'human-readable text', opcode: OP.TEXT, make: () => bytes(asciiText(DATA_SIZE, 15)) },
@@ -141,7 +141,7 @@ function seriesCase(id: string, env: CaseEnv, set: DataSet, data: () => Uint8Arr
   };
 }
 
-function lazy(make: () => Uint8Array): () => Uint8Array {
+export function lazy(make: () => Uint8Array): () => Uint8Array {
   let v: Uint8Array | undefined;
   return () => (v ??= make());
 }

@@ -9,6 +9,7 @@ import type { CaseResult, Verdict } from '../report-types.js';
 import type { ClientConnection, ClientEnd } from './connection.js';
 import { OP, FrameParser, closeBody, decodeUtf8, hex, serverFrame, type WireFrame } from './frames.js';
 import type { Reply, ServeCase, Step } from './cases.js';
+import { ClientInflater, ServerDeflater, describeParams, type DeflateParams } from './deflate.js';
 
 /** How long a case may take unless it says otherwise. */
 export const DEFAULT_CASE_TIMEOUT_MS = 2000;
@@ -39,7 +40,10 @@ class CaseState {
   /** The client closed or dropped the connection before the case's last write. */
   failedEarly = false;
   timedOut = false;
-  private message: { opcode: number; parts: Buffer[]; size: number } | undefined = undefined;
+  /** permessage-deflate is in force (categories 12, 13): the client's compressed messages are inflated. */
+  inflater: ClientInflater | undefined = undefined;
+  compressedReplies = 0;
+  private message: { opcode: number; parts: Buffer[]; size: number; compressed: boolean } | undefined = undefined;
 
   note(line: string): void {
     if (this.observed.length < MAX_OBSERVED) this.observed.push(line);
@@ -58,7 +62,10 @@ class CaseState {
     if (this.clientClose) this.problem('a frame after its close frame (RFC 6455 §5.5.1)');
     // RFC 6455 §5.1: a client masks every frame it sends.
     if (!frame.masked) this.problem('an unmasked frame (RFC 6455 §5.1: a client masks every frame)');
-    if (rsv !== 0) this.problem(`RSV bits ${rsv} set without a negotiated extension (RFC 6455 §5.2)`);
+    // RFC 7692 §6: with permessage-deflate, RSV1 marks a compressed message, on its first frame only.
+    const compressed = frame.rsv1 && this.inflater !== undefined && (frame.opcode === OP.TEXT || frame.opcode === OP.BINARY);
+    if (frame.rsv1 && this.inflater && !compressed) this.problem(`RSV1 on a frame of opcode ${frame.opcode}: permessage-deflate sets it on the first frame of a data message only (RFC 7692 §6.1)`);
+    else if ((rsv & ~4) !== 0 || (frame.rsv1 && !this.inflater)) this.problem(`RSV bits ${rsv} set without a negotiated extension (RFC 6455 §5.2)`);
     if (!frame.minimalLength) this.problem(`a non-minimal ${frame.lengthEncoding}-bit length (RFC 6455 §5.2: the minimal number of bytes)`);
     const control = (frame.opcode & 0x8) !== 0;
     if (control && (!frame.fin || payload.length > 125)) this.problem('a fragmented or oversized control frame (RFC 6455 §5.5)');
@@ -66,7 +73,7 @@ class CaseState {
       case OP.TEXT:
       case OP.BINARY:
         if (this.message) this.problem('a new message inside a fragmented one (RFC 6455 §5.4)');
-        this.message = { opcode: frame.opcode, parts: [payload], size: payload.length };
+        this.message = { opcode: frame.opcode, parts: [payload], size: payload.length, compressed };
         if (frame.fin) this.completeMessage();
         return {};
       case OP.CONT:
@@ -97,9 +104,18 @@ class CaseState {
   }
 
   private completeMessage(): void {
-    const { opcode, parts } = this.message!;
+    const { opcode, parts, compressed } = this.message!;
     this.message = undefined;
-    const data = Buffer.concat(parts);
+    let data: Buffer = Buffer.concat(parts);
+    if (compressed) {
+      try {
+        data = this.inflater!.inflate(data);
+        this.compressedReplies++;
+      } catch (error) {
+        this.problem(`a compressed message that does not inflate under the negotiated parameters (RFC 7692 §7.2.2): ${(error as Error).message}`);
+        return;
+      }
+    }
     // RFC 6455 §8.1: a text message is UTF-8; the client must not send anything else as text.
     if (opcode === OP.TEXT && !isValidUtf8(data)) this.problem('a text message that is not valid UTF-8 (RFC 6455 §8.1)');
     this.replies.push({ kind: opcode === OP.TEXT ? 'text' : 'binary', data });
@@ -196,6 +212,20 @@ async function sendSteps(connection: ClientConnection, steps: readonly Step[], s
   }
 }
 
+/** The messages compressed in order (RFC 7692 §7.2.1), RSV1 on each message's first frame only (§6.1), one write per message. */
+function compressedSteps(messages: readonly Reply[], params: DeflateParams, fragment: number): Step[] {
+  const deflater = new ServerDeflater(params);
+  return messages.map(({ kind, data }) => {
+    const z = deflater.compress(data);
+    const size = fragment === 0 ? Math.max(z.length, 1) : fragment;
+    const frames: Buffer[] = [];
+    for (let at = 0; at === 0 || at < z.length; at += size) {
+      frames.push(serverFrame({ opcode: at === 0 ? (kind === 'text' ? OP.TEXT : OP.BINARY) : OP.CONT, payload: z.subarray(at, at + size), fin: at + size >= z.length, rsv: at === 0 ? 4 : 0 }));
+    }
+    return { bytes: Buffer.concat(frames) };
+  });
+}
+
 /** Runs `testCase` on a freshly accepted connection; resolves with its result, never rejects. */
 export function runCase(testCase: ServeCase, connection: ClientConnection): Promise<CaseResult> {
   const state = new CaseState();
@@ -203,6 +233,14 @@ export function runCase(testCase: ServeCase, connection: ClientConnection): Prom
   const parser = new FrameParser(MAX_CLIENT_FRAME);
   const started = performance.now();
   const timeoutMs = testCase.timeoutMs ?? DEFAULT_CASE_TIMEOUT_MS;
+  // Categories 12, 13: without permessage-deflate in force the case cannot run (Autobahn: UNIMPLEMENTED).
+  const unimplemented = testCase.deflate && !connection.deflate ? `the client offered no permessage-deflate this case could accept (offer: ${connection.extensionOffer ?? 'none'})` : undefined;
+  let steps = testCase.send;
+  if (testCase.deflate && connection.deflate) {
+    state.inflater = new ClientInflater(connection.deflate, MAX_CLIENT_FRAME);
+    state.note(`permessage-deflate: ${describeParams(connection.deflate)}`);
+    steps = compressedSteps(testCase.expect.replies, connection.deflate, testCase.deflate.fragment);
+  }
   return new Promise((resolve) => {
     let finished = false;
     const finish = (): void => {
@@ -211,6 +249,12 @@ export function runCase(testCase: ServeCase, connection: ClientConnection): Prom
       clearTimeout(deadline);
       const durationMs = Math.round(performance.now() - started);
       let { verdict, reason } = judge(testCase, state);
+      if (unimplemented) {
+        verdict = 'UNIMPLEMENTED';
+        reason = unimplemented;
+      } else if (testCase.deflate && verdict !== 'FAILED') {
+        reason = `${reason}; ${state.compressedReplies} of ${testCase.expect.replies.length} echoes compressed`;
+      }
       if (testCase.informational) {
         reason = `${verdict}: ${reason}`;
         verdict = 'INFORMATIONAL';
@@ -278,7 +322,11 @@ export function runCase(testCase: ServeCase, connection: ClientConnection): Prom
       state.note(`client ${how === 'end' ? 'ended' : 'reset'} the connection`);
       finish();
     });
-    const sent = sendSteps(connection, testCase.send, () => finished).then(() => {
+    if (unimplemented) {
+      state.note(`server: ${unimplemented}; close 1000`);
+      sendClose(closeBody(1000));
+    }
+    const sent = sendSteps(connection, steps, () => finished).then(() => {
       state.allSent = true;
     });
     // Nothing must come back (unsolicited pongs): the close follows the case's frames after a grace.

@@ -1,51 +1,15 @@
 /**
  * The client-mode cases: what the fuzzing server sends and what an echo client
  * must answer. Numbers and meanings follow Autobahn|Testsuite's fuzzingserver
- * (categories 1–7, 9 at small sizes, 10); a driver echoes every message it
+ * (categories 1–7, 9 at small sizes, 10, 12 and 13 with fewer messages); a driver echoes every message it
  * receives with its type, as Autobahn's drivers do. Sizes and pauses are kept
  * small where Autobahn's only cost time (pauses of 1 s become 100 ms).
  */
+import type { Expectation, Reply, ReplyKind, ServeCase, Step } from './case-types.js';
+import { category12, category13 } from './deflate-cases.js';
 import { OP, closeBody, serverFrame, toBytes, type ServerFrameSpec } from './frames.js';
 
-export type ReplyKind = 'text' | 'binary' | 'pong';
-
-export interface Reply {
-  kind: ReplyKind;
-  data: Buffer;
-}
-
-/** One write of the server (`chop`: split into writes of that many bytes, one per turn), or a pause. */
-export type Step = { bytes: Buffer; chop?: number } | { pauseMs: number };
-
-export type Expectation =
-  /** The client answers with `replies`; then the server closes with 1000 and expects 1000 back. */
-  | { by: 'server'; replies: Reply[] }
-  /**
-   * The client closes (fails the connection, or answers the server's close)
-   * with one of `codes` (null: a close frame without a code); `clean`: a
-   * close frame is required, a dropped connection fails. `mayCut`: the client
-   * may fail before echoing all `replies` (Autobahn's NON-STRICT).
-   */
-  | { by: 'client'; replies: Reply[]; codes: Array<number | null>; clean?: boolean; mayCut?: boolean };
-
-export interface ServeCase {
-  id: string;
-  description: string;
-  send: Step[];
-  expect: Expectation;
-  /** Autobahn's INFORMATIONAL cases: observed and reported, never judged. */
-  informational?: boolean;
-  /** The case's frames include a close: the server's side of the closing handshake is done. */
-  serverCloses?: boolean;
-  /**
-   * The client should fail before the case's last write (fail fast, 6.4.x):
-   * failing only after it is NON-STRICT.
-   */
-  failFast?: boolean;
-  /** Performance cases (9.x): the time is reported. */
-  timed?: boolean;
-  timeoutMs?: number;
-}
+export type { Expectation, Reply, ReplyKind, ServeCase, Step } from './case-types.js';
 
 const frame = (spec: ServerFrameSpec): Buffer => serverFrame(spec);
 const text = (payload: Uint8Array | string, o: Partial<ServerFrameSpec> = {}): Buffer => frame({ opcode: OP.TEXT, payload, ...o });
@@ -421,7 +385,7 @@ function category10(): ServeCase[] {
 }
 
 /** Every case, in the order /runCase numbers them (1-based). */
-export const SERVE_CASES: readonly ServeCase[] = [...category1(), ...category2(), ...category3(), ...category4(), ...category5(), ...category6(), ...category7(), ...category9(), ...category10()];
+export const SERVE_CASES: readonly ServeCase[] = [...category1(), ...category2(), ...category3(), ...category4(), ...category5(), ...category6(), ...category7(), ...category9(), ...category10(), ...category12(), ...category13()];
 
 /** Autobahn's case patterns: "1.*", "9.1.1", comma-separated lists. */
 export function selectCases(patterns: string | undefined): ServeCase[] {

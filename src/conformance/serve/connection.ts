@@ -1,4 +1,5 @@
 import type { ConformanceTransport } from '../report-types.js';
+import type { DeflateParams, Negotiation } from './deflate.js';
 
 /** How the client's direction ended: orderly (TCP FIN, END_STREAM, QUIC FIN) or abruptly (RST, RST_STREAM, RESET_STREAM). */
 export type ClientEnd = 'end' | 'reset';
@@ -11,6 +12,10 @@ export interface ClientConnection {
   readonly transport: ConformanceTransport;
   /** The request target, path and query ("/runCase?case=1&agent=x"). */
   readonly target: string;
+  /** The client's Sec-WebSocket-Extensions, as sent. */
+  readonly extensionOffer?: string;
+  /** permessage-deflate as answered in the handshake (only the cases of categories 12 and 13 accept it). */
+  readonly deflate?: DeflateParams;
   write(data: Uint8Array): void;
   /** Ends our direction in order: TCP FIN, END_STREAM, QUIC FIN. */
   end(): void;
@@ -30,3 +35,9 @@ export function once<T>(listener: (value: T) => void): (value: T) => void {
     listener(value);
   };
 }
+
+/** Chooses the handshake's extension answer for a request target and the client's offer; undefined: none. */
+export type Negotiator = (target: string, offer: string | undefined) => Negotiation | undefined;
+
+/** A header that may come as several fields, joined as one list (RFC 9110 §5.3). */
+export const joinField = (value: string | string[] | undefined): string | undefined => (Array.isArray(value) ? value.join(', ') : value);

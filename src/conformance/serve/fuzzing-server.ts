@@ -17,7 +17,8 @@ import type { Duplex } from 'node:stream';
 import type { ConformanceReport, CaseResult } from '../report-types.js';
 import { runCase } from './case-runner.js';
 import { selectCases, type ServeCase } from './cases.js';
-import type { ClientConnection } from './connection.js';
+import type { ClientConnection, Negotiator } from './connection.js';
+import { negotiateDeflate } from './deflate.js';
 import { OP, FrameParser, closeBody, serverFrame } from './frames.js';
 import { acceptHttp1 } from './http1.js';
 import { acceptHttp2 } from './http2.js';
@@ -116,6 +117,18 @@ export async function startFuzzingServer(options: FuzzingServerOptions): Promise
     return Number.isInteger(index) && index >= 1 && index <= cases.length ? cases[index - 1] : undefined;
   };
 
+  /** Only a /runCase of categories 12 and 13 accepts permessage-deflate, with that case's choices. */
+  const negotiate: Negotiator = (target, offer) => {
+    let url: URL;
+    try {
+      url = new URL(target, 'http://fuzzing.invalid');
+    } catch {
+      return undefined;
+    }
+    const found = url.pathname === '/runCase' ? caseAt(url.searchParams) : undefined;
+    return found?.deflate ? negotiateDeflate(offer, found.deflate.choices) : undefined;
+  };
+
   const onWebSocket = (connection: ClientConnection): void => {
     // URL.parse is Node 22+; a request target that is no URL (absolute-form "http://[") just gets a close.
     let url: URL;
@@ -173,7 +186,7 @@ export async function startFuzzingServer(options: FuzzingServerOptions): Promise
     if (options.port !== null && options.port !== undefined) {
       const server = http.createServer(answerPlainRequest);
       server.on('upgrade', (request, socket, head) => {
-        const connection = acceptHttp1(request, socket, head);
+        const connection = acceptHttp1(request, socket, head, negotiate);
         if (connection) onWebSocket(connection);
       });
       closers.push(closer(server));
@@ -185,7 +198,7 @@ export async function startFuzzingServer(options: FuzzingServerOptions): Promise
       if (!options.cert || !options.key) throw new Error('the TLS port needs a certificate and key');
       const server = http2.createSecureServer({ cert: options.cert, key: options.key, allowHTTP1: true, settings: { enableConnectProtocol: true } });
       server.on('stream', (stream, headers) => {
-        const connection = acceptHttp2(stream, headers);
+        const connection = acceptHttp2(stream, headers, negotiate);
         if (connection) onWebSocket(connection);
       });
       // HTTP/1.1 requests that are no upgrade need a 'request' listener; adding one
@@ -197,7 +210,7 @@ export async function startFuzzingServer(options: FuzzingServerOptions): Promise
       });
       server.on('connect', () => {});
       server.on('upgrade', (request: http.IncomingMessage, socket, head: Buffer) => {
-        const connection = acceptHttp1(request, socket, head);
+        const connection = acceptHttp1(request, socket, head, negotiate);
         if (connection) onWebSocket(connection);
       });
       server.on('session', (session) => session.on('error', () => {}));
@@ -211,7 +224,7 @@ export async function startFuzzingServer(options: FuzzingServerOptions): Promise
           const quic = createQuicServer({ cert: options.cert, key: options.key, alpn: ['h3'] });
           const sessions = new Set<{ close(): void }>();
           quic.on('connection', (connection) => {
-            const session = serveHttp3Connection(connection, onWebSocket);
+            const session = serveHttp3Connection(connection, onWebSocket, negotiate);
             sessions.add(session);
             session.on('close', () => sessions.delete(session));
           });

@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { once, type ClientConnection } from './connection.js';
+import { joinField, once, type ClientConnection, type Negotiator } from './connection.js';
 
 /** RFC 6455 §1.3: the GUID appended to the client's key. */
 const WEBSOCKET_GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
@@ -22,7 +22,7 @@ function hasToken(value: string | undefined, token: string): boolean {
 }
 
 /** Answers an upgrade request; returns the connection, or undefined after refusing it. */
-export function acceptHttp1(request: IncomingMessage, socket: Duplex, head: Buffer): ClientConnection | undefined {
+export function acceptHttp1(request: IncomingMessage, socket: Duplex, head: Buffer, negotiate: Negotiator): ClientConnection | undefined {
   // After 'upgrade' the socket is ours: a client resetting it (even while it is
   // refused) must not become an uncaught 'error'. A case learns of it through onEnd.
   socket.on('error', () => {});
@@ -38,12 +38,18 @@ export function acceptHttp1(request: IncomingMessage, socket: Duplex, head: Buff
     return undefined;
   }
   const accept = createHash('sha1').update(key + WEBSOCKET_GUID).digest('base64');
-  // No extension and no subprotocol is ever accepted: the cases are plain RFC 6455.
-  socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n\r\n`);
+  // No subprotocol is ever accepted; permessage-deflate only where the case wants it (categories 12, 13).
+  const target = request.url ?? '/';
+  const extensionOffer = joinField(request.headers['sec-websocket-extensions']);
+  const negotiated = negotiate(target, extensionOffer);
+  const extensions = negotiated ? `Sec-WebSocket-Extensions: ${negotiated.header}\r\n` : '';
+  socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n${extensions}\r\n`);
   (socket as Socket).setNoDelay?.(true);
   return {
     transport: 'http/1.1',
-    target: request.url ?? '/',
+    target,
+    ...(extensionOffer !== undefined ? { extensionOffer } : {}),
+    ...(negotiated ? { deflate: negotiated.params } : {}),
     write: (data) => {
       if (socket.writable) socket.write(data);
     },

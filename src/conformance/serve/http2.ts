@@ -4,10 +4,10 @@
  * `:status 200`; its bytes are the stream's DATA (§5).
  */
 import http2, { type IncomingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
-import { once, type ClientConnection } from './connection.js';
+import { joinField, once, type ClientConnection, type Negotiator } from './connection.js';
 
 /** Answers a stream; returns the connection, or undefined after refusing it. */
-export function acceptHttp2(stream: ServerHttp2Stream, headers: IncomingHttpHeaders): ClientConnection | undefined {
+export function acceptHttp2(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, negotiate: Negotiator): ClientConnection | undefined {
   // A client's RST_STREAM must not become an uncaught 'error'; a case learns of it through onEnd.
   stream.on('error', () => {});
   if (stream.destroyed || stream.closed) return undefined;
@@ -24,10 +24,15 @@ export function acceptHttp2(stream: ServerHttp2Stream, headers: IncomingHttpHead
     stream.respond({ ':status': 400, 'sec-websocket-version': '13' }, { endStream: true });
     return undefined;
   }
-  stream.respond({ ':status': 200 });
+  const target = String(headers[':path'] ?? '/');
+  const extensionOffer = joinField(headers['sec-websocket-extensions']);
+  const negotiated = negotiate(target, extensionOffer);
+  stream.respond({ ':status': 200, ...(negotiated ? { 'sec-websocket-extensions': negotiated.header } : {}) });
   return {
     transport: 'h2',
-    target: String(headers[':path'] ?? '/'),
+    target,
+    ...(extensionOffer !== undefined ? { extensionOffer } : {}),
+    ...(negotiated ? { deflate: negotiated.params } : {}),
     write: (data) => {
       if (!stream.destroyed && stream.writable) stream.write(data);
     },

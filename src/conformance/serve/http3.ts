@@ -9,21 +9,21 @@ import type { HeaderList } from '../../http3/fields.js';
 import type { QuicConnection } from '../../quic/types.js';
 import type { Http3RequestStream } from '../../http3/request-stream.js';
 import { Http3Session } from '../../http3/session.js';
-import { once, type ClientConnection } from './connection.js';
+import { joinField, once, type ClientConnection, type Negotiator } from './connection.js';
 
 /** Serves one QUIC connection; `onWebSocket` gets every accepted extended CONNECT. */
-export function serveHttp3Connection(connection: QuicConnection, onWebSocket: (connection: ClientConnection) => void): Http3Session {
+export function serveHttp3Connection(connection: QuicConnection, onWebSocket: (connection: ClientConnection) => void, negotiate: Negotiator): Http3Session {
   const session = new Http3Session(connection, { role: 'server', enableConnectProtocol: true });
   session.on('error', () => {}); // a broken client's connection error ends only its own cases
   session.on('request', (stream: Http3RequestStream, headers: HeaderList) => {
     stream.pause(); // data may come with the request: hold it until the case listens
-    const accepted = acceptHttp3(stream, headers);
+    const accepted = acceptHttp3(stream, headers, negotiate);
     if (accepted) onWebSocket(accepted);
   });
   return session;
 }
 
-function acceptHttp3(stream: Http3RequestStream, headers: HeaderList): ClientConnection | undefined {
+function acceptHttp3(stream: Http3RequestStream, headers: HeaderList, negotiate: Negotiator): ClientConnection | undefined {
   const get = (name: string): string | undefined => headers.find(([field]) => field === name)?.[1];
   const refuse = (status: number): undefined => {
     stream.respond([[':status', String(status)]], { endStream: true });
@@ -32,10 +32,16 @@ function acceptHttp3(stream: Http3RequestStream, headers: HeaderList): ClientCon
   if (get(':method') !== 'CONNECT' || get(':protocol') === undefined) return refuse(404);
   if (get(':protocol') !== 'websocket') return refuse(501);
   if (get('sec-websocket-version') !== '13') return refuse(400);
-  stream.respond([[':status', '200']]);
+  const target = get(':path') ?? '/';
+  const offers = headers.filter(([field]) => field === 'sec-websocket-extensions').map(([, value]) => value);
+  const extensionOffer = offers.length > 0 ? joinField(offers) : undefined;
+  const negotiated = negotiate(target, extensionOffer);
+  stream.respond([[':status', '200'], ...(negotiated ? [['sec-websocket-extensions', negotiated.header] as [string, string]] : [])]);
   return {
     transport: 'h3',
-    target: get(':path') ?? '/',
+    target,
+    ...(extensionOffer !== undefined ? { extensionOffer } : {}),
+    ...(negotiated ? { deflate: negotiated.params } : {}),
     write: (data) => {
       if (!stream.closed && stream.writable) stream.write(data);
     },

@@ -9,10 +9,12 @@ export interface DriverOptions {
   agent: string;
   transport: 'h1' | 'h2' | 'h3';
   ca?: Buffer;
+  /** Offer permessage-deflate (categories 12 and 13); off by default, as in the other categories' runs. */
+  deflate?: boolean;
 }
 
 function open(url: string, o: DriverOptions): WebSocket {
-  const ws = new WebSocket(url, { transport: o.transport, ...(o.ca ? { ca: o.ca } : {}), perMessageDeflate: false });
+  const ws = new WebSocket(url, { transport: o.transport, ...(o.ca ? { ca: o.ca } : {}), perMessageDeflate: o.deflate === true });
   ws.binaryType = 'nodebuffer';
   return ws;
 }

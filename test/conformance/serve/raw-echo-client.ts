@@ -8,7 +8,7 @@
  */
 import { connect, type Socket } from 'node:net';
 import { TextDecoder } from 'node:util';
-import { FrameParser, buildFrame, closePayload, decodeUtf8, type ServerFrame } from '../../helpers/frames.js';
+import { DeflateHistory, FrameParser, buildFrame, closePayload, decodeUtf8, deflateMessage, inflateMessage, type ServerFrame } from '../../helpers/frames.js';
 
 export interface Breakage {
   /** Send frames unmasked (RFC 6455 §5.1). */
@@ -19,6 +19,36 @@ export interface Breakage {
   acceptInvalidUtf8?: boolean;
   /** Ignore RSV bits (RFC 6455 §5.2). */
   ignoreRsv?: boolean;
+  /** Offer permessage-deflate (RFC 7692) and, when accepted, echo compressed in two frames: a correct client, unless broken below. */
+  deflate?: boolean;
+  /** Set RSV1 on the continuation frame of a compressed echo too (RFC 7692 §6.1: first frame only). */
+  rsv1OnContinuation?: boolean;
+  /** Echo the compressed bytes without RSV1 (RFC 7692 §6: RSV1 marks a compressed message). */
+  compressedWithoutRsv1?: boolean;
+}
+
+/** The permessage-deflate state of one connection, from the server's Sec-WebSocket-Extensions answer. */
+class RawDeflate {
+  private readonly inHistory = new DeflateHistory();
+  private readonly outHistory = new DeflateHistory();
+  private readonly serverTakeover: boolean;
+  private readonly clientTakeover: boolean;
+  private readonly clientBits: number;
+  constructor(answer: string) {
+    this.serverTakeover = !/server_no_context_takeover/.test(answer);
+    this.clientTakeover = !/client_no_context_takeover/.test(answer);
+    this.clientBits = Number(/client_max_window_bits=(\d+)/.exec(answer)?.[1] ?? 15);
+  }
+  inflate(data: Uint8Array): Buffer {
+    const out = inflateMessage(data, this.serverTakeover ? { dictionary: this.inHistory.bytes } : {});
+    if (this.serverTakeover) this.inHistory.append(out);
+    return Buffer.from(out);
+  }
+  deflate(data: Uint8Array): Uint8Array {
+    const out = deflateMessage(data, { windowBits: this.clientBits, ...(this.clientTakeover ? { dictionary: this.outHistory.bytes } : {}) });
+    if (this.clientTakeover) this.outHistory.append(data);
+    return out;
+  }
 }
 
 const VALID_CLOSE = (code: number): boolean => (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1011) || (code >= 3000 && code <= 4999);
@@ -34,7 +64,8 @@ export function rawVisit(port: number, path: string, breakage: Breakage = {}): P
     let head = Buffer.alloc(0);
     let upgraded = false;
     let closed = false;
-    let message: { opcode: number; parts: Uint8Array[]; utf8?: TextDecoder } | undefined;
+    let message: { opcode: number; parts: Uint8Array[]; utf8?: TextDecoder; compressed?: boolean } | undefined;
+    let deflate: RawDeflate | undefined;
     /** Validates a text message frame by frame (fail fast, RFC 6455 §8.1); false once invalid. */
     const validFragment = (decoder: TextDecoder | undefined, payload: Uint8Array, last: boolean): boolean => {
       if (!decoder || breakage.acceptInvalidUtf8) return true;
@@ -53,11 +84,21 @@ export function rawVisit(port: number, path: string, breakage: Breakage = {}): P
     const deliver = (opcode: number, data: Buffer): void => {
       if (opcode === 0x1 && !breakage.acceptInvalidUtf8 && decodeUtf8(data) === undefined) return fail(1007);
       if (opcode === 0x1 && first === undefined) first = data.toString('utf8');
-      send(opcode, data);
+      if (!deflate) return send(opcode, data);
+      // Compressed, in two frames, so RSV1's place is observable.
+      const z = deflate.deflate(data);
+      const half = z.length >> 1;
+      const rsv1 = !breakage.compressedWithoutRsv1;
+      if (!socket.destroyed) {
+        socket.write(buildFrame({ opcode, payload: z.subarray(0, half), fin: false, rsv1, mask: !breakage.noMask }));
+        socket.write(buildFrame({ opcode: 0x0, payload: z.subarray(half), rsv1: rsv1 && breakage.rsv1OnContinuation === true, mask: !breakage.noMask }));
+      }
     };
     const onFrame = (f: ServerFrame): void => {
       if (closed) return;
-      const rsv = f.rsv1 || f.rsv2 || f.rsv3;
+      // RFC 7692 §6.1: with permessage-deflate, RSV1 only on the first frame of a data message.
+      const compressedStart = deflate !== undefined && f.rsv1 && (f.opcode === 0x1 || f.opcode === 0x2);
+      const rsv = (f.rsv1 && !compressedStart) || f.rsv2 || f.rsv3;
       if (rsv && !breakage.ignoreRsv) return fail(1002);
       const control = (f.opcode & 0x8) !== 0;
       if (control && (!f.fin || f.payload.length > 125)) return fail(1002);
@@ -65,6 +106,11 @@ export function rawVisit(port: number, path: string, breakage: Breakage = {}): P
         case 0x1:
         case 0x2:
           if (message) return fail(1002);
+          if (compressedStart) {
+            // UTF-8 is checked once inflated, in deliver().
+            message = { opcode: f.opcode, parts: [f.payload], compressed: true };
+            break;
+          }
           message = { opcode: f.opcode, parts: [f.payload], ...(f.opcode === 0x1 ? { utf8: new TextDecoder('utf-8', { fatal: true }) } : {}) };
           if (!validFragment(message.utf8, f.payload, f.fin)) return fail(1007);
           break;
@@ -100,7 +146,8 @@ export function rawVisit(port: number, path: string, breakage: Breakage = {}): P
       if (f.fin && message) {
         const done = message;
         message = undefined;
-        deliver(done.opcode, Buffer.concat(done.parts));
+        const data = Buffer.concat(done.parts);
+        deliver(done.opcode, done.compressed ? deflate!.inflate(data) : data);
       }
     };
     socket.on('data', (chunk: Buffer) => {
@@ -110,6 +157,8 @@ export function rawVisit(port: number, path: string, breakage: Breakage = {}): P
         if (end < 0) return;
         if (!head.subarray(0, 12).toString().startsWith('HTTP/1.1 101')) return reject(new Error(`refused: ${head.toString().split('\r\n')[0]}`));
         upgraded = true;
+        const answer = /\r\nsec-websocket-extensions: *([^\r]*)/i.exec(head.subarray(0, end).toString())?.[1];
+        if (breakage.deflate && answer) deflate = new RawDeflate(answer);
         chunk = head.subarray(end + 4);
       }
       for (const f of parser.push(chunk)) onFrame(f);
@@ -119,7 +168,9 @@ export function rawVisit(port: number, path: string, breakage: Breakage = {}): P
     socket.on('close', () => resolve(first));
     socket.write(
       `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
-        `Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n`,
+        `Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n` +
+        (breakage.deflate ? 'Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n' : '') +
+        '\r\n',
     );
   });
 }
