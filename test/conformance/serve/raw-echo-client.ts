@@ -25,6 +25,8 @@ export interface Breakage {
   rsv1OnContinuation?: boolean;
   /** Echo the compressed bytes without RSV1 (RFC 7692 §6: RSV1 marks a compressed message). */
   compressedWithoutRsv1?: boolean;
+  /** Compress with a 32 KiB window whatever client_max_window_bits the server answered (RFC 7692 §7.1.2.2). */
+  ignoreClientWindow?: boolean;
 }
 
 /** The permessage-deflate state of one connection, from the server's Sec-WebSocket-Extensions answer. */
@@ -34,10 +36,10 @@ class RawDeflate {
   private readonly serverTakeover: boolean;
   private readonly clientTakeover: boolean;
   private readonly clientBits: number;
-  constructor(answer: string) {
+  constructor(answer: string, ignoreClientWindow: boolean) {
     this.serverTakeover = !/server_no_context_takeover/.test(answer);
     this.clientTakeover = !/client_no_context_takeover/.test(answer);
-    this.clientBits = Number(/client_max_window_bits=(\d+)/.exec(answer)?.[1] ?? 15);
+    this.clientBits = ignoreClientWindow ? 15 : Number(/client_max_window_bits=(\d+)/.exec(answer)?.[1] ?? 15);
   }
   inflate(data: Uint8Array): Buffer {
     const out = inflateMessage(data, this.serverTakeover ? { dictionary: this.inHistory.bytes } : {});
@@ -158,7 +160,7 @@ export function rawVisit(port: number, path: string, breakage: Breakage = {}): P
         if (!head.subarray(0, 12).toString().startsWith('HTTP/1.1 101')) return reject(new Error(`refused: ${head.toString().split('\r\n')[0]}`));
         upgraded = true;
         const answer = /\r\nsec-websocket-extensions: *([^\r]*)/i.exec(head.subarray(0, end).toString())?.[1];
-        if (breakage.deflate && answer) deflate = new RawDeflate(answer);
+        if (breakage.deflate && answer) deflate = new RawDeflate(answer, breakage.ignoreClientWindow === true);
         chunk = head.subarray(end + 4);
       }
       for (const f of parser.push(chunk)) onFrame(f);
