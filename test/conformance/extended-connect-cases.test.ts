@@ -31,3 +31,22 @@ t.test('HTTP/3: a CONNECT without :path or :scheme is answered 400, not 404; an 
   t.match(v['22.5'], /^OK/);
   t.match(v['22.11'], /^OK/);
 });
+
+t.test('HTTP/2 servers that break these rules get the verdicts that say so', async (t) => {
+  const { startBrokenH2 } = await import('./broken-h2-server.js');
+  const run = async (flaw: 'not-found' | 'goaway', select: string[]) => {
+    const broken = await startBrokenH2(flaw);
+    try {
+      return await verdicts(createHttp2Target({ origin: `http://127.0.0.1:${broken.port}`, name: flaw }), select);
+    } finally {
+      await broken.close();
+    }
+  };
+  const notFound = await run('not-found', ['21.4', '21.5', '21.11']);
+  t.match(notFound['21.4'], /^NON-STRICT: .*answered 404, not 400 or a stream error with code 1/, '404 for a missing :path is not the malformed answer');
+  t.match(notFound['21.5'], /^NON-STRICT: .*answered 404/);
+  t.match(notFound['21.11'], /^INFORMATIONAL: the server refused the early extended CONNECT \(:status 404\)/);
+  const goaway = await run('goaway', ['21.4', '21.11']);
+  t.match(goaway['21.4'], /^NON-STRICT: .*refused with GOAWAY code 1/, 'a connection error is more than the stream error');
+  t.match(goaway['21.11'], /^NON-STRICT: the server closed the connection \(GOAWAY code 1\)/);
+});
