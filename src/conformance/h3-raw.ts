@@ -13,6 +13,7 @@ import { encodeHeadersFrame } from '../http3/frames.js';
 import { encodeFieldSection, type FieldLine } from '../http3/qpack/encoder.js';
 import { decodeFieldSection } from '../http3/qpack/decoder.js';
 import { decodeVarint } from '../http3/varint.js';
+import { H3_NO_ERROR } from '../http3/errors.js';
 
 const HEADERS_FRAME = 0x01;
 /** a response header section larger than this is not something these cases need to read */
@@ -77,6 +78,6 @@ export async function rawH3Request(endpoint: RawH3Endpoint, fields: readonly Fie
       connection.on('close', (info: QuicConnectionCloseInfo) => done({ kind: 'connectionClosed', detail: `the connection ended: ${describeClose(info)}` }));
     });
   } finally {
-    connection.close(0);
+    connection.close(H3_NO_ERROR);
   }
 }
