@@ -14,6 +14,15 @@ export function isWebSocketProtocol(protocol: string | undefined): boolean {
 }
 
 /**
+ * RFC 8441 §4 / RFC 9220 §3: an extended CONNECT carries :scheme and :path
+ * (unlike a plain CONNECT), and :authority; without them it is malformed
+ * (RFC 9113 §8.1.1, RFC 9114 §4.1.2) and has no path to route on.
+ */
+export function hasRequestTarget(request: HandshakeRequest): boolean {
+  return request.scheme !== '' && request.url !== '' && request.authority !== '';
+}
+
+/**
  * The rules of an extended CONNECT that opens a WebSocket, shared by the
  * HTTP/2 (RFC 8441 §4, §5) and HTTP/3 (RFC 9220 §3) front-ends. What follows
  * (version, subprotocols, extensions, origin, authentication) is the same
@@ -34,8 +43,7 @@ export function validateExtendedConnect(request: HandshakeRequest): void {
     // RFC 8441 §4 / RFC 9220 §3: a protocol we do not speak.
     throw new HandshakeRejection(501, `unsupported :protocol "${protocol}"; this server speaks websocket`);
   }
-  // RFC 8441 §4: an extended CONNECT carries :scheme and :path (unlike a plain CONNECT), and :authority.
-  if (!request.scheme || !request.url || !request.authority) {
+  if (!hasRequestTarget(request)) {
     throw new HandshakeRejection(400, 'extended CONNECT needs :scheme, :path and :authority');
   }
   for (const name of CONNECTION_SPECIFIC) {

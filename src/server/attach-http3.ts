@@ -1,4 +1,4 @@
-import { isWebSocketProtocol } from '../handshake/extended-connect.js';
+import { hasRequestTarget, isWebSocketProtocol } from '../handshake/extended-connect.js';
 import { HandshakeRejection } from '../handshake/rejection.js';
 import { H3_NO_ERROR } from '../http3/errors.js';
 import type { HeaderList } from '../http3/fields.js';
@@ -58,7 +58,9 @@ export function attachHttp3(quic: QuicServer, context: ServerContext, limits: Re
         respondRejection(stream, new HandshakeRejection(404, 'this HTTP/3 endpoint serves WebSockets (RFC 9220 extended CONNECT) only'));
         return;
       }
-      if (isWebSocketProtocol(request.connectProtocol) && !context.shouldHandle(request)) {
+      // A request without :scheme/:path/:authority is malformed, not "not found":
+      // the shared validation answers it 400 (RFC 9114 §4.1.2, RFC 9220 §3).
+      if (isWebSocketProtocol(request.connectProtocol) && hasRequestTarget(request) && !context.shouldHandle(request)) {
         const rejection = new HandshakeRejection(404, 'no WebSocket endpoint at this path');
         logRejection(context, request, rejection);
         respondRejection(stream, rejection);

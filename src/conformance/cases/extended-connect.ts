@@ -8,20 +8,26 @@
 import type { ClientHttp2Session } from 'node:http2';
 import { isIP } from 'node:net';
 import { OP, textFrame } from '../frames.js';
-import { Flag, FrameType, RawH2, statusOf } from '../h2-raw.js';
+import { ErrorCode, Flag, FrameType, RawH2, statusOf } from '../h2-raw.js';
 import type { CaseContext, CaseDef, Category } from '../case-types.js';
 import { Session } from '../session.js';
 import { StreamPeer } from '../stream-peer.js';
 import type { RawEndpoint, RawPeer } from '../target.js';
 import { connectH2, extendedConnect } from '../targets/http2.js';
-import { Http3Duplex, connectH3, extendedConnectH3 } from '../targets/http3.js';
+import { Http3Duplex, StreamResetError, connectH3, extendedConnectH3 } from '../targets/http3.js';
 import type { Http3Session } from '../../http3/session.js';
-import { H3_REQUEST_CANCELLED } from '../../http3/errors.js';
+import { H3_MESSAGE_ERROR, H3_REQUEST_CANCELLED } from '../../http3/errors.js';
+import { rawH3Request } from '../h3-raw.js';
 
 type Overrides = Record<string, string | undefined>;
 
-/** What the server answered to one extended CONNECT. */
-type Answer = { kind: 'status'; status: number; headers: Record<string, string | string[] | undefined>; peer?: RawPeer } | { kind: 'reset'; detail: string };
+/**
+ * What the server answered to one extended CONNECT: a status, or a reset of
+ * the stream (`code` when known) or of the whole connection (`connection`).
+ */
+type Answer =
+  | { kind: 'status'; status: number; headers: Record<string, string | string[] | undefined>; peer?: RawPeer }
+  | { kind: 'reset'; detail: string; code?: number; connection?: boolean };
 
 interface Connection {
   /** SETTINGS_ENABLE_CONNECT_PROTOCOL as the server advertised it */
@@ -39,8 +45,12 @@ interface Driver {
   end: string;
   abort: string;
   connect(raw: RawEndpoint): Promise<Connection>;
+  /** the stream error code for a malformed request (RFC 9113 §8.1.1 PROTOCOL_ERROR, RFC 9114 §4.1.2 H3_MESSAGE_ERROR) */
+  malformedCode: number;
   /** one request that breaks the header rules, on a fresh connection, answered or reset */
   malformed(raw: RawEndpoint, path: string, overrides: Overrides, timeoutMs: number): Promise<Answer>;
+  /** an extended CONNECT sent on a fresh connection before the server's SETTINGS were read */
+  beforeSettings(raw: RawEndpoint, path: string, timeoutMs: number): Promise<Answer>;
 }
 
 /** Resolves true when `emitter` emits `event` within `ms`, false otherwise. */
@@ -58,47 +68,63 @@ function eventWithin(emitter: Pick<NodeJS.EventEmitter, 'once' | 'off'>, event: 
   });
 }
 
+/** The fields of a WebSocket extended CONNECT (RFC 8441 §4, §5), with fields replaced or (undefined) removed. */
+function extendedConnectFields(scheme: string, authority: string, path: string, overrides: Overrides = {}): Array<[string, string]> {
+  const fields = new Map<string, string>([
+    [':method', 'CONNECT'],
+    [':protocol', 'websocket'],
+    [':scheme', scheme],
+    [':path', path],
+    [':authority', authority],
+    ['sec-websocket-version', '13'],
+  ]);
+  for (const [name, value] of Object.entries(overrides)) {
+    if (value === undefined) fields.delete(name);
+    else fields.set(name, value);
+  }
+  return [...fields];
+}
+
+/**
+ * One extended CONNECT as raw HTTP/2 frames on a fresh connection, sent after
+ * the server's SETTINGS arrived, or (`afterSettings` false) right after our
+ * preface, before reading anything.
+ */
+async function rawH2Request(raw: RawEndpoint, path: string, overrides: Overrides, timeoutMs: number, afterSettings: boolean): Promise<Answer> {
+  if (raw.kind !== 'h2') throw new Error('not an HTTP/2 endpoint');
+  const url = new URL(raw.origin);
+  const host = url.hostname.replace(/^\[|\]$/g, '');
+  const secure = url.protocol === 'https:';
+  const peer = await RawH2.connect({
+    host,
+    port: Number(url.port || (secure ? 443 : 80)),
+    ...(secure ? { tls: { ...(raw.ca !== undefined ? { ca: raw.ca } : {}), rejectUnauthorized: !raw.insecure, ...(isIP(host) ? {} : { servername: host }) } } : {}),
+  });
+  try {
+    if (afterSettings) await peer.waitFor((f) => f.type === FrameType.SETTINGS && (f.flags & Flag.ACK) === 0, { timeoutMs, what: "the server's SETTINGS" });
+    peer.headers(1, extendedConnectFields(secure ? 'https' : 'http', url.host, path, overrides));
+    const f = await peer.waitFor((x) => (x.streamId === 1 && (x.type === FrameType.HEADERS || x.type === FrameType.RST_STREAM)) || x.type === FrameType.GOAWAY, {
+      timeoutMs,
+      what: 'an answer to the request',
+    });
+    if (f.type === FrameType.HEADERS) return { kind: 'status', status: statusOf(f.payload) ?? NaN, headers: {} };
+    const goaway = f.type === FrameType.GOAWAY;
+    const code = f.payload.readUInt32BE(goaway ? 4 : 0);
+    return { kind: 'reset', detail: `${goaway ? 'GOAWAY' : 'RST_STREAM'} code ${code}`, code, connection: goaway };
+  } finally {
+    peer.destroy();
+  }
+}
+
 const h2Driver: Driver = {
   name: 'HTTP/2',
   rfc: 'RFC 8441',
   end: 'END_STREAM',
   abort: 'RST_STREAM(CANCEL)',
-  // node:http2 fills in a missing :path and :scheme, so malformed requests go out as raw frames
-  async malformed(raw, path, overrides, timeoutMs) {
-    if (raw.kind !== 'h2') throw new Error('not an HTTP/2 endpoint');
-    const url = new URL(raw.origin);
-    const host = url.hostname.replace(/^\[|\]$/g, '');
-    const secure = url.protocol === 'https:';
-    const peer = await RawH2.connect({
-      host,
-      port: Number(url.port || (secure ? 443 : 80)),
-      ...(secure ? { tls: { ...(raw.ca !== undefined ? { ca: raw.ca } : {}), rejectUnauthorized: !raw.insecure, ...(isIP(host) ? {} : { servername: host }) } } : {}),
-    });
-    try {
-      await peer.waitFor((f) => f.type === FrameType.SETTINGS && (f.flags & Flag.ACK) === 0, { timeoutMs, what: "the server's SETTINGS" });
-      const fields = new Map<string, string>([
-        [':method', 'CONNECT'],
-        [':protocol', 'websocket'],
-        [':scheme', secure ? 'https' : 'http'],
-        [':path', path],
-        [':authority', url.host],
-        ['sec-websocket-version', '13'],
-      ]);
-      for (const [name, value] of Object.entries(overrides)) {
-        if (value === undefined) fields.delete(name);
-        else fields.set(name, value);
-      }
-      peer.headers(1, [...fields]);
-      const f = await peer.waitFor((x) => (x.streamId === 1 && (x.type === FrameType.HEADERS || x.type === FrameType.RST_STREAM)) || x.type === FrameType.GOAWAY, {
-        timeoutMs,
-        what: 'an answer to the request',
-      });
-      if (f.type === FrameType.HEADERS) return { kind: 'status', status: statusOf(f.payload) ?? NaN, headers: {} };
-      return { kind: 'reset', detail: `${f.type === FrameType.GOAWAY ? 'GOAWAY' : 'RST_STREAM'} code ${f.payload.readUInt32BE(f.type === FrameType.GOAWAY ? 4 : 0)}` };
-    } finally {
-      peer.destroy();
-    }
-  },
+  malformedCode: ErrorCode.PROTOCOL_ERROR,
+  // node:http2 fills in a missing :path and :scheme, and waits for SETTINGS, so these go out as raw frames
+  malformed: (raw, path, overrides, timeoutMs) => rawH2Request(raw, path, overrides, timeoutMs, true),
+  beforeSettings: (raw, path, timeoutMs) => rawH2Request(raw, path, {}, timeoutMs, false),
   async connect(raw) {
     if (raw.kind !== 'h2') throw new Error('not an HTTP/2 endpoint');
     const session: ClientHttp2Session = await connectH2(raw.origin, { ca: raw.ca, insecure: raw.insecure, requireConnectProtocol: false });
@@ -124,11 +150,30 @@ const h2Driver: Driver = {
   },
 };
 
+const authorityOf = (raw: { servername: string; port: number }) => `${raw.servername.includes(':') ? `[${raw.servername}]` : raw.servername}:${raw.port}`;
+
 const h3Driver: Driver = {
   name: 'HTTP/3',
   rfc: 'RFC 9220',
   end: 'FIN',
   abort: 'RESET_STREAM(H3_REQUEST_CANCELLED)',
+  malformedCode: H3_MESSAGE_ERROR,
+  async beforeSettings(raw, path, timeoutMs) {
+    if (raw.kind !== 'h3') throw new Error('not an HTTP/3 endpoint');
+    const a = await rawH3Request(raw, extendedConnectFields('https', authorityOf(raw), path), timeoutMs);
+    switch (a.kind) {
+      case 'response': {
+        const headers = Object.fromEntries(a.headers);
+        return { kind: 'status', status: Number(headers[':status']), headers };
+      }
+      case 'reset':
+        return { kind: 'reset', detail: `RESET_STREAM 0x${a.code.toString(16)}`, code: a.code };
+      case 'connectionClosed':
+        return { kind: 'reset', detail: a.detail, connection: true };
+      case 'invalid':
+        throw new Error(a.detail);
+    }
+  },
   async malformed(raw, path, overrides) {
     const x = await h3Driver.connect(raw);
     try {
@@ -143,7 +188,7 @@ const h3Driver: Driver = {
     if (raw.kind !== 'h3') throw new Error('not an HTTP/3 endpoint');
     const session: Http3Session = await connectH3(raw.host, raw.port, { servername: raw.servername, ca: raw.ca, insecure: raw.insecure, requireConnectProtocol: false });
     const settings = await session.waitForSettings();
-    const authority = `${raw.servername.includes(':') ? `[${raw.servername}]` : raw.servername}:${raw.port}`;
+    const authority = authorityOf(raw);
     return {
       connectProtocol: settings.enableConnectProtocol === true,
       async request(path, overrides = {}) {
@@ -156,7 +201,7 @@ const h3Driver: Driver = {
           else stream.cancel(H3_REQUEST_CANCELLED);
           return answer;
         } catch (e) {
-          return { kind: 'reset', detail: (e as Error).message };
+          return { kind: 'reset', detail: (e as Error).message, ...(e instanceof StreamResetError && e.code !== undefined ? { code: e.code } : {}) };
         }
       },
       goaway: (ms) => (session.goawayReceived !== null ? Promise.resolve(true) : eventWithin(session, 'goaway', ms)),
@@ -182,7 +227,11 @@ function extendedConnectCases(d: Driver, id: string, raw: RawEndpoint | undefine
     c.defer(() => peer.destroy());
     return new Session(c.t, peer, c.env.timeoutMs);
   };
-  /** a malformed request (RFC 9113 §8.1.1 / RFC 9114 §4.1.2): a stream error or a 4xx, never a WebSocket */
+  /**
+   * A malformed request (RFC 9113 §8.1.1 / RFC 9114 §4.1.2): a stream error of
+   * the malformed-message type, or a 400 (a server MAY answer before resetting);
+   * another 4xx or another reset refuses it too, but says something else.
+   */
   const malformed = (n: string, title: string, overrides: Overrides, rule: string): CaseDef => ({
     id: `${id}.${n}`,
     title,
@@ -190,8 +239,13 @@ function extendedConnectCases(d: Driver, id: string, raw: RawEndpoint | undefine
     run: async (c) => {
       const a = await d.malformed(raw!, path, overrides, c.env.timeoutMs);
       c.t.comment(`answer: ${describe(a)}`);
-      if (a.kind === 'reset') return;
-      c.t.ok(a.status >= 400 && a.status < 500, `${rule}: a stream error or a 4xx, not ${a.status}`);
+      const expected = `400 or a stream error with code ${d.malformedCode}`;
+      if (a.kind === 'reset') {
+        if (a.connection || a.code !== d.malformedCode) c.t.nonStrict(`${rule}: refused with ${a.detail}, not ${expected}`);
+        return;
+      }
+      const refused = c.t.ok(a.status >= 400 && a.status < 500, `${rule}: ${expected}, not ${a.status}`);
+      if (refused && a.status !== 400) c.t.nonStrict(`${rule}: answered ${a.status}, not ${expected}`);
     },
   });
   return [
@@ -232,8 +286,8 @@ function extendedConnectCases(d: Driver, id: string, raw: RawEndpoint | undefine
         if (a.status !== 501 && (a.status < 200 || a.status >= 300)) c.t.informational(`answered ${a.status}, not 501`);
       },
     },
-    malformed('4', 'extended CONNECT without :path → stream error or 4xx', { ':path': undefined }, `${d.rfc}: :path MUST be present`),
-    malformed('5', 'extended CONNECT without :scheme → stream error or 4xx', { ':scheme': undefined }, `${d.rfc}: :scheme MUST be present`),
+    malformed('4', 'extended CONNECT without :path → 400 or a malformed-message stream error', { ':path': undefined }, `${d.rfc}: :path MUST be present`),
+    malformed('5', 'extended CONNECT without :scheme → 400 or a malformed-message stream error', { ':scheme': undefined }, `${d.rfc}: :scheme MUST be present`),
     {
       id: `${id}.6`,
       title: 'extended CONNECT without sec-websocket-version → 400 or 426, not a WebSocket',
@@ -308,6 +362,24 @@ function extendedConnectCases(d: Driver, id: string, raw: RawEndpoint | undefine
         await s.send(textFrame('after GOAWAY'));
         await s.expectEcho(OP.TEXT, 'after GOAWAY');
         await s.closeNormally();
+      },
+    },
+    {
+      // A client MUST NOT send :protocol before it has received the setting
+      // (RFC 8441 §3, RFC 9220 §3); a server that never sent it would see a
+      // malformed request, a stream error. A server that has sent it in its
+      // first SETTINGS knows the extension is on and may accept the request.
+      // The RFCs do not say what it must do, so only tearing down the whole
+      // connection is marked: it goes beyond the stream error they name.
+      id: `${id}.11`,
+      title: `extended CONNECT sent before the server's SETTINGS were read → an answer or a stream error, not a connection error`,
+      skip,
+      run: async (c) => {
+        const a = await d.beforeSettings(raw!, path, c.env.timeoutMs);
+        c.t.comment(`answer: ${describe(a)}`);
+        if (a.kind === 'status' && a.status >= 200 && a.status < 300) return;
+        if (a.kind === 'reset' && a.connection) return c.t.nonStrict(`the server closed the connection (${a.detail}); ${d.rfc} §3 names a stream error at most`);
+        c.t.informational(`the server refused the early extended CONNECT (${describe(a)}) instead of accepting it`);
       },
     },
   ];

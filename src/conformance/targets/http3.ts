@@ -66,6 +66,13 @@ export async function connectH3(host: string, port: number, o: H3ConnectOptions)
   return session;
 }
 
+/** The server reset the request stream (or closed it, or the connection) before it answered. */
+export class StreamResetError extends Error {
+  constructor(readonly code: number | undefined) {
+    super(code === undefined ? 'stream closed before a response' : `stream reset before a response (0x${code.toString(16)})`);
+  }
+}
+
 /** Sends an extended CONNECT and resolves with the (paused) stream and its response fields. */
 export function extendedConnectH3(
   session: Http3Session,
@@ -89,6 +96,10 @@ export function extendedConnectH3(
     else fields.set(name, value);
   }
   const stream = session.request([...fields]);
+  let resetCode: number | undefined;
+  const onReset = (code: number) => (resetCode ??= code);
+  stream.once('reset', onReset);
+  stream.once('stopSending', onReset);
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error('no response to the extended CONNECT')), 3000);
     stream.once('response', (headers: HeaderList) => {
@@ -99,7 +110,7 @@ export function extendedConnectH3(
     });
     stream.once('close', () => {
       clearTimeout(timer);
-      reject(new Error('stream closed before a response'));
+      reject(new StreamResetError(resetCode));
     });
   });
 }

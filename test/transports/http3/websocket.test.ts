@@ -62,6 +62,10 @@ t.test('refusals: 501, 426, 400, 404, and plain requests', async (t) => {
     ['unknown :protocol', [[':protocol', 'webtransport']], '501'],
     ['version 8', [['sec-websocket-version', '8']], '426'],
     ['unknown path', [[':path', '/nope']], '404'],
+    // RFC 9114 §4.1.2 / RFC 9220 §3: malformed, whatever the path routing would say
+    ['no :path', [[':path', undefined]], '400'],
+    ['no :scheme', [[':scheme', undefined]], '400'],
+    ['no :authority', [[':authority', undefined]], '400'],
     ['version list without 13', [['sec-websocket-version', '8, 7']], '426'],
   ];
   for (const [name, overrides, status] of cases) {
