@@ -90,22 +90,26 @@ export class ChunkQueue {
    * a frame's payload while it arrives, each byte once, before consuming it.
    */
   scanTo<C>(length: number, visit: PieceVisitor<C>, context: C): void {
-    if (this.tailStale) this.refreshTail();
     let copied = this.scanned;
     if (copied >= length) return;
     const items = this.items;
     let i = copied === 0 ? this.head : this.scanIndex;
     let offset = copied === 0 ? this.offset : this.scanOffset;
     while (copied < length) {
-      // Step to the next chunk only when more bytes are wanted: the last one
-      // (a view of the tail) may still grow.
-      if (offset === items[i].length) {
+      // The open tail is read from its buffer, not through the item's view: a
+      // refreshed view per call would cost more than the byte it shows.
+      const inTail = this.tailOpen && i === items.length - 1;
+      const chunk = inTail ? this.tail! : items[i];
+      const base = inTail ? this.tailStart : 0;
+      const size = inTail ? this.tailEnd - base : chunk.length;
+      // Step to the next chunk only when more bytes are wanted: the tail may still grow.
+      if (offset === size) {
         i++;
         offset = 0;
+        continue;
       }
-      const chunk = items[i];
-      const n = Math.min(chunk.length - offset, length - copied);
-      visit(chunk, offset, offset + n, copied, context);
+      const n = Math.min(size - offset, length - copied);
+      visit(chunk, base + offset, base + offset + n, copied, context);
       copied += n;
       offset += n;
     }

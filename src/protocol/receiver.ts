@@ -339,10 +339,20 @@ const NO_MASK = -1;
 const scanTarget = { utf8: new Utf8StreamValidator(), key: NO_MASK };
 
 function validatePiece(chunk: Buffer, start: number, end: number, copied: number, target: typeof scanTarget): void {
-  const piece = chunk.subarray(start, end);
-  if (target.key !== NO_MASK) applyMaskKey(piece, rotateKey(target.key, copied));
-  if (!target.utf8.write(piece)) throw invalidUtf8();
+  const key = target.key;
+  if (key !== NO_MASK) {
+    if (end - start <= MASK_LOOP_MAX) {
+      // Tiny pieces (bytes arriving one by one): XOR in place without a view.
+      for (let i = start, p = copied; i < end; i++, p++) chunk[i] ^= (key >>> (24 - 8 * (p & 3))) & 0xff;
+    } else {
+      applyMaskKey(chunk.subarray(start, end), rotateKey(key, copied));
+    }
+  }
+  if (!target.utf8.write(chunk, start, end)) throw invalidUtf8();
 }
+
+/** Up to this many bytes validatePiece unmasks byte by byte rather than through a view. */
+const MASK_LOOP_MAX = 16;
 
 /** The big-endian masking key rotated so that its first byte masks payload byte `position` (RFC 6455 §5.3). */
 function rotateKey(key: number, position: number): number {
