@@ -92,10 +92,17 @@ export class Receiver {
   read(): ReceiverEvent | null {
     while (!this.closeReceived) {
       if (!this.frameReady && !this.parseHeader()) return null;
-      if (this.queue.length < this.payloadLength) return null;
+      const length = this.payloadLength;
+      if (this.queue.length < length) {
+        if (this.isUncompressedText()) this.validateAhead(this.queue.length);
+        return null;
+      }
       this.frameReady = false;
-      const payload = this.masked ? this.takeUnmasked(this.payloadLength) : this.take(this.payloadLength);
-      const event = isControlOpcode(this.opcode) ? this.controlFrame(payload) : this.dataFrame(payload);
+      // A frame whose start was validated ahead is unmasked in place already.
+      const validated = this.queue.scannedLength > 0;
+      if (validated) this.validateAhead(length);
+      const payload = validated || !this.masked ? this.take(length) : this.takeUnmasked(length);
+      const event = isControlOpcode(this.opcode) ? this.controlFrame(payload) : this.dataFrame(payload, validated);
       if (event !== null) return event;
     }
     return null;
@@ -160,6 +167,7 @@ export class Receiver {
     this.masked = masked;
     this.payloadLength = length;
     this.checkLimits();
+    if (this.opcode === Opcode.Text || this.opcode === Opcode.Binary) this.utf8.reset();
     queue.skip(headerLength);
     this.frameReady = true;
     return true;
@@ -223,14 +231,31 @@ export class Receiver {
     return { type: 'close', code, reason };
   }
 
-  private dataFrame(payload: Buffer): ReceiverEvent | null {
+  /** The awaited frame carries text that can be checked before inflation (RFC 7692 §6: RSV1 marks compression). */
+  private isUncompressedText(): boolean {
+    if (this.opcode === Opcode.Text) return !this.rsv1;
+    return this.opcode === Opcode.Continuation && this.messageOpcode === Opcode.Text && !this.messageCompressed;
+  }
+
+  /**
+   * RFC 6455 §8.1 requires failing "as soon as" text is found invalid, so the
+   * payload of a text frame is validated while it arrives (Autobahn 6.4.3–4):
+   * each new byte once, unmasked in place, through the message's stream
+   * validator. The bytes stay queued; take() later needs no second unmasking.
+   */
+  private validateAhead(length: number): void {
+    scanTarget.utf8 = this.utf8;
+    scanTarget.key = this.masked ? this.maskKey : NO_MASK;
+    this.queue.scanTo(length, validatePiece, scanTarget);
+  }
+
+  private dataFrame(payload: Buffer, validated: boolean): ReceiverEvent | null {
     if (this.opcode !== Opcode.Continuation) {
       this.messageOpcode = this.opcode;
       this.messageCompressed = this.rsv1;
       this.messageBinary = this.opcode === Opcode.Binary;
       this.messageFrames = 0;
       this.messageSize = 0;
-      this.utf8.reset();
     }
     this.messageFrames++;
     this.messageSize += payload.length;
@@ -242,16 +267,17 @@ export class Receiver {
     if (fin && this.parts.length === 0) {
       // Unfragmented message: validate the whole payload natively in one pass.
       this.messageOpcode = 0;
-      if (!this.messageBinary && !isValidUtf8(payload)) throw invalidUtf8();
+      if (!this.messageBinary && !(validated ? this.utf8.end() : isValidUtf8(payload))) throw invalidUtf8();
       return { type: 'message', binary: this.messageBinary, data: payload };
     }
-    this.appendPart(payload);
+    this.appendPart(payload, validated);
     return fin ? this.finishMessage() : null;
   }
 
-  private appendPart(data: Buffer): void {
+  /** `validated`: the bytes went through the stream validator already (validateAhead). */
+  private appendPart(data: Buffer, validated = false): void {
     // Text is validated per fragment so a bad byte fails before the message ends (RFC 6455 §8.1).
-    if (!this.messageBinary && !this.utf8.write(data)) throw invalidUtf8();
+    if (!this.messageBinary && !validated && !this.utf8.write(data)) throw invalidUtf8();
     if (data.length > 0) {
       this.parts.push(data);
       this.partsLength += data.length;
@@ -305,6 +331,33 @@ export class Receiver {
     queue.skip(length);
     return out;
   }
+}
+
+/** validateAhead's key for an unmasked frame (a real key can be any 32-bit value, so -1 marks none). */
+const NO_MASK = -1;
+// What validatePiece checks with; shared like the scratch buffers (used synchronously only).
+const scanTarget = { utf8: new Utf8StreamValidator(), key: NO_MASK };
+
+function validatePiece(chunk: Buffer, start: number, end: number, copied: number, target: typeof scanTarget): void {
+  const key = target.key;
+  if (key !== NO_MASK) {
+    if (end - start <= MASK_LOOP_MAX) {
+      // Tiny pieces (bytes arriving one by one): XOR in place without a view.
+      for (let i = start, p = copied; i < end; i++, p++) chunk[i] ^= (key >>> (24 - 8 * (p & 3))) & 0xff;
+    } else {
+      applyMaskKey(chunk.subarray(start, end), rotateKey(key, copied));
+    }
+  }
+  if (!target.utf8.write(chunk, start, end)) throw invalidUtf8();
+}
+
+/** Up to this many bytes validatePiece unmasks byte by byte rather than through a view. */
+const MASK_LOOP_MAX = 16;
+
+/** The big-endian masking key rotated so that its first byte masks payload byte `position` (RFC 6455 §5.3). */
+function rotateKey(key: number, position: number): number {
+  const bits = (position & 3) * 8;
+  return bits === 0 ? key : ((key << bits) | (key >>> (32 - bits))) >>> 0;
 }
 
 // Where unmaskPiece writes; shared like the scratch buffers (used synchronously only).

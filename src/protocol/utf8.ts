@@ -27,17 +27,17 @@ export class Utf8StreamValidator {
     this.high = 0xbf;
   }
 
-  /** Returns false as soon as `chunk` makes the stream invalid. */
-  write(chunk: Uint8Array): boolean {
-    let start = 0;
+  /** Returns false as soon as `chunk[start..end)` makes the stream invalid. */
+  write(chunk: Uint8Array, start = 0, end = chunk.length): boolean {
     // Finish a code point left open by the previous fragment.
-    while (this.pending > 0 && start < chunk.length) {
+    while (this.pending > 0 && start < end) {
       if (!this.step(chunk[start++])) return false;
     }
-    if (start === chunk.length) return true;
-    const boundary = incompleteTailStart(chunk, start);
+    if (start === end) return true;
+    // A few bytes (text arriving in tiny chunks) are cheaper stepped than viewed for the native check.
+    const boundary = end - start <= STEP_ONLY_MAX ? start : incompleteTailStart(chunk, start, end);
     if (boundary > start && !isUtf8(chunk.subarray(start, boundary))) return false;
-    for (let i = boundary; i < chunk.length; i++) {
+    for (let i = boundary; i < end; i++) {
       if (!this.step(chunk[i])) return false;
     }
     return true;
@@ -75,13 +75,15 @@ export class Utf8StreamValidator {
   }
 }
 
+/** Up to this many bytes, write() steps through them instead of creating a view for isUtf8. */
+const STEP_ONLY_MAX = 16;
+
 /**
  * Index where a trailing, possibly incomplete multi-byte sequence begins, or
- * `chunk.length` when the chunk ends on a complete sequence (or on bytes the
+ * `end` when the chunk ends on a complete sequence (or on bytes the
  * native check will reject anyway).
  */
-function incompleteTailStart(chunk: Uint8Array, from: number): number {
-  const end = chunk.length;
+function incompleteTailStart(chunk: Uint8Array, from: number, end: number): number {
   const floor = Math.max(from, end - 3);
   for (let i = end - 1; i >= floor; i--) {
     const byte = chunk[i];

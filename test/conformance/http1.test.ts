@@ -2,11 +2,11 @@
 import t from 'tap';
 import { createHttp1Target } from './http1-target.js';
 import { runConformance } from './suite.js';
-import { EXPECT, LIMITS, startTridentEcho } from './trident-server.js';
+import { EXPECT, FAIL_FAST_UTF8, LIMITS, startTridentEcho } from './trident-server.js';
 
 const plain = await startTridentEcho();
 t.teardown(() => plain.server.close());
-await runConformance(t, createHttp1Target({ host: '127.0.0.1', port: plain.port, name: 'trident http/1.1', limits: LIMITS, expect: EXPECT }));
+await runConformance(t, createHttp1Target({ host: '127.0.0.1', port: plain.port, name: 'trident http/1.1', limits: LIMITS, expect: EXPECT }), { mustBeOk: FAIL_FAST_UTF8 });
 
 const secure = await startTridentEcho({ tls: true });
 t.teardown(() => secure.server.close());

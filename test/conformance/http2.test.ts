@@ -2,13 +2,14 @@
 import t from 'tap';
 import { createHttp2Target } from './http2-target.js';
 import { runConformance } from './suite.js';
-import { EXPECT, LIMITS, startTridentEcho } from './trident-server.js';
+import { EXPECT, FAIL_FAST_UTF8, LIMITS, startTridentEcho } from './trident-server.js';
 
 const secure = await startTridentEcho({ tls: true });
 t.teardown(() => secure.server.close());
 await runConformance(
   t,
   createHttp2Target({ origin: `https://127.0.0.1:${secure.port}`, ca: secure.ca, name: 'trident h2', limits: LIMITS, expect: EXPECT }),
+  { mustBeOk: FAIL_FAST_UTF8 },
 );
 
 const cleartext = await startTridentEcho({ h2c: true });

@@ -7,6 +7,9 @@
  * full, but a FAILED verdict is marked TODO (visible as "not ok … # TODO",
  * not failing the run); a declared deviation that no longer shows up gets a
  * comment, so stale entries get noticed.
+ *
+ * mustBeOk (case ids or id prefixes): cases where NON-STRICT is not enough, the
+ * verdict must be OK (e.g. 6.4: failing on invalid UTF-8 as soon as it arrives).
  */
 import type { Test } from 'tap';
 import { runSuite } from '../../src/conformance/suite.js';
@@ -19,6 +22,7 @@ export interface TapRunOptions {
   knownDeviations?: Record<string, string>;
   /** case patterns as for `trident test --cases` */
   select?: readonly string[];
+  mustBeOk?: readonly string[];
 }
 
 export function deviationFor(deviations: Record<string, string> | undefined, id: string): string | undefined {
@@ -39,6 +43,7 @@ export async function runConformance(t: Test, target: ConformanceTarget, o: TapR
         observed: r.observed,
         ...(todo ? { todo } : {}),
       });
+      if (o.mustBeOk?.some((k) => r.id === k || r.id.startsWith(k + '.'))) tt.equal(r.verdict, 'OK', `${r.id} must be OK (${r.reason})`);
       if (todo && r.verdict !== 'FAILED') tt.comment(`declared deviation did not show up: ${r.id} passed (${todo})`);
     }
   });

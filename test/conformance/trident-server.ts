@@ -15,6 +15,12 @@ export const LIMITS = { maxMessageSize: 1024 * 1024, maxFrames: 200 };
 export const EXPECT = { invalidDeflateCloseCode: 1002, tooManyFramesCloseCode: 1009 };
 
 /**
+ * Our receiver fails on invalid UTF-8 at the first bad byte, across frames and
+ * within one frame (RFC 6455 §8.1), so the 6.4 cases must be OK, not NON-STRICT.
+ */
+export const FAIL_FAST_UTF8 = ['6.4'];
+
+/**
  * Our server configured as the suite's contract says: `/echo` echoes every
  * message with its type, permessage-deflate on, known limits.
  */
