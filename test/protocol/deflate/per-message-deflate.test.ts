@@ -184,11 +184,14 @@ t.test('more than one restart in a message is refused (1002)', async (t) => {
   // Thousands of tiny final blocks (03 00 = empty fixed block, BFINAL set) fail fast.
   const many = Buffer.alloc(200_000);
   for (let i = 0; i < many.length; i += 2) many[i] = 0x03;
-  const started = performance.now();
-  const victim = make('client');
+  // Counted, not timed: the work per message stays linear only if a restart
+  // budget, not the number of blocks, bounds the inflate streams made.
+  const inflatersMade = t.capture(zlib, 'createInflateRaw', zlib.createInflateRaw);
+  const victim = make('client', {}, { pool: new ZlibPool(0) });
   await t.rejects(decompress(victim, many), { name: 'ProtocolError', closeCode: 1002 });
   victim.close();
-  t.ok(performance.now() - started < 1000, 'refused without creating a stream per block');
+  const made = inflatersMade().length;
+  t.ok(made >= 1 && made <= 2, `refused after ${made} inflate streams, not one per block (100,000 blocks)`);
   client.close();
 });
 
@@ -494,16 +497,13 @@ t.test('a decompression bomb fails with 1009 quickly, without inflating it', asy
   t.ok(bomb.length < 200_000, `bomb is ${bomb.length} bytes`);
   const client = make('client', {}, { maxMessageSize: 1024 * 1024 });
   const before = process.memoryUsage();
-  const started = performance.now();
   await t.rejects(decompress(client, bomb), {
     name: 'ProtocolError',
     closeCode: 1009,
     code: 'WS_ERR_MESSAGE_TOO_BIG',
     message: 'Inflated message exceeds 1048576 bytes',
   });
-  const elapsed = performance.now() - started;
   const after = process.memoryUsage();
-  t.ok(elapsed < 1000, `took ${elapsed.toFixed(1)} ms`);
   t.ok(after.rss - before.rss < 64 * 1024 * 1024, `rss grew by ${((after.rss - before.rss) / 1048576).toFixed(1)} MiB`);
   t.ok(
     after.arrayBuffers - before.arrayBuffers < 16 * 1024 * 1024,
