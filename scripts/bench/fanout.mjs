@@ -19,16 +19,17 @@ import { fileURLToPath } from 'node:url';
 import { ServerProcess, hasTaskset, pinSelf } from './lib/servers.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const HELP = `Usage: node scripts/bench/fanout.mjs [--quick] [--subscribers N] [--duration MS] [--runs N] [--window N] [--out FILE.md]
+const HELP = `Usage: node scripts/bench/fanout.mjs [--quick] [--subscribers N] [--duration MS] [--runs N] [--window N] [--out FILE.md] [--cpu-prof DIR]
   --quick          300 ms warm-up, 2 s windows, 1 run per row: about 30 s in all
   --subscribers N  default 1000
   --duration MS    measurement window per run (default 4000)
   --runs N         runs per row, the median is reported (default 3)
   --window N       messages in flight (default 32)
-  --out FILE.md    also write the table there (e.g. bench-results/fanout.md)`;
+  --out FILE.md    also write the table there (e.g. bench-results/fanout.md)
+  --cpu-prof DIR   run the servers with --cpu-prof, writing the profiles into DIR`;
 
 function parseArgs(argv) {
-  const options = { quick: false, subscribers: 1000, duration: 4000, warmup: 1000, runs: 3, window: 32, out: null };
+  const options = { quick: false, subscribers: 1000, duration: 4000, warmup: 1000, runs: 3, window: 32, out: null, cpuProf: null };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     const next = () => {
@@ -42,6 +43,7 @@ function parseArgs(argv) {
     else if (arg === '--runs') options.runs = Number(next());
     else if (arg === '--window') options.window = Number(next());
     else if (arg === '--out') options.out = next();
+    else if (arg === '--cpu-prof') options.cpuProf = path.resolve(next());
     else if (arg === '--help' || arg === '-h') {
       console.log(HELP);
       process.exit(0);
@@ -184,7 +186,7 @@ async function main() {
     for (const name of ['fanout-trident', 'fanout-ws']) {
       const runs = [];
       for (let run = 0; run < options.runs; run++) {
-        const server = await new ServerProcess(name, { pinCore: pinned ? 0 : null, certs: {} }).start();
+        const server = await new ServerProcess(name, { pinCore: pinned ? 0 : null, certs: {}, cpuProfDir: options.cpuProf ?? undefined }).start();
         try {
           runs.push(await measure(server, options, size));
         } finally {
