@@ -40,6 +40,16 @@ t.test("Autobahn's UTF-8 sequences: valid ones echoed, invalid ones fail with 10
   }
 });
 
+t.test('the 9.x payloads are views of one buffer per kind, allocated once, not one per case', async (t) => {
+  const perf = SERVE_CASES.filter((c) => c.id.startsWith('9.'));
+  const buffers = (kind: string): Set<ArrayBufferLike> => new Set(perf.flatMap((c) => c.expect.replies.filter((r) => r.kind === kind).map((r) => r.data.buffer)));
+  t.equal(buffers('text').size, 1);
+  t.equal(buffers('binary').size, 1);
+  t.equal([...buffers('text')][0]!.byteLength, 16 * 1024 * 1024, 'the size of the largest, 9.1.6');
+  // Each case's steps carry the message itself, framed when it is sent.
+  t.ok(perf.every((c) => c.send.every((step) => !('bytes' in step))), 'no case holds frames of its own');
+});
+
 t.test('case patterns select as Autobahn’s do', async (t) => {
   t.same(selectCases('1.1.*').map((c) => c.id), ['1.1.1', '1.1.2', '1.1.3', '1.1.4', '1.1.5', '1.1.6', '1.1.7', '1.1.8']);
   t.same(selectCases('2.1, 10.*').map((c) => c.id), ['2.1', '10.1.1']);

@@ -78,13 +78,13 @@ for (const [transport, on] of [
 }
 
 t.test('python-websockets (independent) over HTTP/1.1 on a few of them', async (t) => {
-  const few = await start('9.1.6,9.3.1,9.5.1,9.7.6,9.8.1');
+  const few = await start('9.1.6,9.2.6,9.3.1,9.5.1,9.7.6,9.8.1');
   t.teardown(() => few.close());
   const agent = 'python-websockets-perf';
   const peer = startPeer(t, DEBIAN_PYTHON, [join(import.meta.dirname, 'websockets_driver.py'), `ws://127.0.0.1:${few.ports.plain}`, agent]);
-  await peer.waitForLine(/^CASES 5$/, { timeoutMs: 120_000 });
+  await peer.waitForLine(/^CASES 6$/, { timeoutMs: 120_000 });
   const { results } = readReport(agent);
-  t.same(results.map((r) => [r.id, r.verdict]), ['9.1.6', '9.3.1', '9.5.1', '9.7.6', '9.8.1'].map((id) => [id, 'OK']));
+  t.same(results.map((r) => [r.id, r.verdict]), ['9.1.6', '9.2.6', '9.3.1', '9.5.1', '9.7.6', '9.8.1'].map((id) => [id, 'OK']));
 });
 
 const isRoundTrip = (id: string): boolean => /^9\.[78]\./.test(id);
