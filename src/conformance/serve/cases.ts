@@ -1,9 +1,11 @@
 /**
  * The client-mode cases: what the fuzzing server sends and what an echo client
  * must answer. Numbers and meanings follow Autobahn|Testsuite's fuzzingserver
- * (categories 1–7, 9 at small sizes, 10, 12 and 13 with fewer messages); a driver echoes every message it
- * receives with its type, as Autobahn's drivers do. Sizes and pauses are kept
- * small where Autobahn's only cost time (pauses of 1 s become 100 ms).
+ * (categories 1–7, all of 9 with Autobahn's sizes, 10, and 12 and 13 with fewer
+ * messages); a driver echoes every message it receives with its type, as
+ * Autobahn's drivers do. Pauses are kept short where Autobahn's only cost time
+ * (pauses of 1 s become 100 ms); 9.x sizes and counts are Autobahn's, since
+ * they are what those cases measure.
  */
 import type { Expectation, Reply, ReplyKind, ServeCase, Step } from './case-types.js';
 import { category12, category13 } from './deflate-cases.js';
