@@ -19,7 +19,7 @@ export type Step =
   | { pauseMs: number }
   /** `message` in frames of `fragment` payload bytes (default: one frame), written whole or in chops of `chop` bytes. */
   | { message: Reply; fragment?: number; chop?: number }
-  /** Wait until the client has answered with `replies` messages (data or pong) in all, or the case ended. */
+  /** Wait until the client has answered `untilReplies` times in all (data messages and pongs), or the case ended. */
   | { untilReplies: number };
 
 export type Expectation =
