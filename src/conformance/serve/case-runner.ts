@@ -7,14 +7,14 @@
  */
 import type { CaseResult, Verdict } from '../report-types.js';
 import type { ClientConnection, ClientEnd } from './connection.js';
-import { OP, FrameParser, closeBody, decodeUtf8, hex, serverFrame, type WireFrame } from './frames.js';
-import type { Reply, ServeCase, Step } from './cases.js';
+import { OP, FrameParser, closeBody, decodeUtf8, hex, serverFrame, serverFrameParts, type WireFrame } from './frames.js';
+import type { Reply, ReplyKind, ServeCase, Step } from './cases.js';
 import { ClientInflater, ServerDeflater, describeParams, type DeflateParams } from './deflate.js';
 
 /** How long a case may take unless it says otherwise. */
 export const DEFAULT_CASE_TIMEOUT_MS = 2000;
-/** Largest frame the server reads: the biggest case echo is 1 MiB. */
-const MAX_CLIENT_FRAME = 4 * 1024 * 1024;
+/** Largest frame or message the server reads: the biggest case echo is 16 MiB (9.1.6, 9.2.6). */
+const MAX_CLIENT_FRAME = 16 * 1024 * 1024;
 /** Lines of observation kept per case, so a chatty client cannot grow a report without bound. */
 const MAX_OBSERVED = 40;
 
@@ -26,10 +26,29 @@ interface ClientClose {
   reason: string;
 }
 
+/**
+ * A client answer as kept for the verdict: kind, size and first bytes. The
+ * data itself is compared with the expected answer when it completes and then
+ * dropped, so a 16 MiB echo or 1000 round trips are not held.
+ */
+interface SeenReply {
+  kind: ReplyKind;
+  size: number;
+  head: Buffer;
+}
+
+const HEAD_BYTES = 16;
+const seen = (kind: ReplyKind, data: Buffer): SeenReply => ({ kind, size: data.length, head: Buffer.from(data.subarray(0, HEAD_BYTES)) });
+
 class CaseState {
-  readonly replies: Reply[] = [];
+  /** Every answer of the client (data messages and pongs), in order. */
+  readonly replies: SeenReply[] = [];
+  /** How many of the first replies equal the expected ones; the index of the first that does not. */
+  private matched = 0;
+  mismatchAt: number | undefined = undefined;
   readonly problems: string[] = [];
   readonly observed: string[] = [];
+  private notesCut = false;
   clientClose: ClientClose | undefined = undefined;
   /** The client sent its close before we sent ours (it started the closing handshake). */
   clientStartedClose = false;
@@ -45,9 +64,30 @@ class CaseState {
   compressedReplies = 0;
   private message: { opcode: number; parts: Buffer[]; size: number; compressed: boolean } | undefined = undefined;
 
-  note(line: string): void {
-    if (this.observed.length < MAX_OBSERVED) this.observed.push(line);
-    else if (this.observed.length === MAX_OBSERVED) this.observed.push('… (more not shown)');
+  constructor(private readonly expected: readonly Reply[]) {}
+
+  /** How the replies compare with the expected ones: equal, a proper prefix, or different. */
+  compare(): 'equal' | 'prefix' | 'different' {
+    if (this.mismatchAt !== undefined) return 'different';
+    return this.matched === this.expected.length ? 'equal' : 'prefix';
+  }
+
+  private reply(kind: ReplyKind, data: Buffer): void {
+    const at = this.replies.length;
+    this.replies.push(seen(kind, data));
+    if (this.mismatchAt !== undefined) return;
+    const expected = this.expected[at];
+    if (expected && expected.kind === kind && expected.data.equals(data)) this.matched++;
+    else this.mismatchAt = at;
+  }
+
+  /** `always`: an event that happens at most once per case (deadline, end), kept past the limit. */
+  note(line: string, always = false): void {
+    if (this.observed.length < MAX_OBSERVED || always) this.observed.push(line);
+    else if (!this.notesCut) {
+      this.notesCut = true;
+      this.observed.push('… (more not shown)');
+    }
   }
 
   problem(text: string): void {
@@ -93,7 +133,7 @@ class CaseState {
       case OP.PING:
         return { ping: payload };
       case OP.PONG:
-        this.replies.push({ kind: 'pong', data: payload });
+        this.reply('pong', payload);
         return {};
       case OP.CLOSE:
         return { close: this.parseClose(payload) };
@@ -106,7 +146,7 @@ class CaseState {
   private completeMessage(): void {
     const { opcode, parts, compressed } = this.message!;
     this.message = undefined;
-    let data: Buffer = Buffer.concat(parts);
+    let data: Buffer = parts.length === 1 ? parts[0]! : Buffer.concat(parts);
     if (compressed) {
       try {
         data = this.inflater!.inflate(data);
@@ -118,7 +158,7 @@ class CaseState {
     }
     // RFC 6455 §8.1: a text message is UTF-8; the client must not send anything else as text.
     if (opcode === OP.TEXT && !isValidUtf8(data)) this.problem('a text message that is not valid UTF-8 (RFC 6455 §8.1)');
-    this.replies.push({ kind: opcode === OP.TEXT ? 'text' : 'binary', data });
+    this.reply(opcode === OP.TEXT ? 'text' : 'binary', data);
   }
 
   private parseClose(body: Buffer): ClientClose {
@@ -133,17 +173,23 @@ class CaseState {
   }
 }
 
-function describe(replies: readonly Reply[]): string {
-  if (replies.length === 0) return 'nothing';
-  return replies.map((r) => `${r.kind} ${r.data.length} B ${hex(r.data, 16)}`).join(', ');
+const describeOne = (r: SeenReply): string => `${r.kind} ${r.size} B ${hex(r.head, HEAD_BYTES)}${r.size > HEAD_BYTES ? '…' : ''}`;
+
+/** Answers as a list: the first few of a long one (9.7: 1000 messages) and the count. */
+function describe(first: readonly SeenReply[], count = first.length): string {
+  if (count === 0) return 'nothing';
+  const listed = first.slice(0, count > 3 ? 2 : 3).map(describeOne).join(', ');
+  return count > 3 ? `${listed}, … (${count} messages)` : listed;
 }
 
-const sameReply = (a: Reply, b: Reply): boolean => a.kind === b.kind && a.data.equals(b.data);
+const describeExpected = (replies: readonly Reply[], from = 0): string => describe(replies.slice(from, from + 3).map((r) => seen(r.kind, r.data)), replies.length - from);
 
-/** How the replies compare with the expected ones: equal, a proper prefix, or different. */
-function compareReplies(got: readonly Reply[], expected: readonly Reply[]): 'equal' | 'prefix' | 'different' {
-  if (got.length > expected.length || !got.every((reply, i) => sameReply(reply, expected[i]!))) return 'different';
-  return got.length === expected.length ? 'equal' : 'prefix';
+/** What the client answered, and where it first differs from the expected answers. */
+function describeGot(state: CaseState, expected: readonly Reply[]): string {
+  const at = state.mismatchAt;
+  if (at === undefined || state.replies.length <= 3) return describe(state.replies);
+  const wanted = expected[at] ? describeExpected([expected[at]]) : 'nothing';
+  return `${describe(state.replies)}; answer ${at + 1} is ${describeOne(state.replies[at]!)}, expected ${wanted}`;
 }
 
 function judge(testCase: ServeCase, state: CaseState): { verdict: Verdict; reason: string } {
@@ -152,9 +198,12 @@ function judge(testCase: ServeCase, state: CaseState): { verdict: Verdict; reaso
   let verdict: Verdict = 'OK';
   let reason: string;
   if (state.problems.length > 0) return { verdict: 'FAILED', reason: `the client sent ${state.problems.join('; ')}` };
-  const replies = compareReplies(state.replies, expect.replies);
+  const replies = state.compare();
   if (expect.by === 'server') {
-    if (replies !== 'equal') return { verdict: 'FAILED', reason: `expected ${describe(expect.replies)}, got ${describe(state.replies)}` };
+    if (replies !== 'equal') {
+      const closed = state.clientStartedClose ? `, then the client closed with ${codeText(state.clientClose!.code)}${state.clientClose!.reason ? ` (${state.clientClose!.reason})` : ''}` : '';
+      return { verdict: 'FAILED', reason: `expected ${describeExpected(expect.replies)}, got ${describeGot(state, expect.replies)}${closed}` };
+    }
     if (state.clientStartedClose) return { verdict: 'FAILED', reason: `the client closed the connection itself with ${codeText(state.clientClose!.code)}` };
     if (!state.clientClose) return { verdict: 'FAILED', reason: state.timedOut ? 'no close frame in answer to ours before the deadline' : `the connection ended (${state.ended}) without a close frame in answer to ours` };
     if (state.clientClose.code === 1000) reason = 'echoed as expected and answered our close with 1000';
@@ -164,7 +213,7 @@ function judge(testCase: ServeCase, state: CaseState): { verdict: Verdict; reaso
       reason = 'answered our close 1000 with an empty close frame';
     } else return { verdict: 'FAILED', reason: `answered our close 1000 with ${codeText(state.clientClose.code)}` };
   } else {
-    if (replies === 'different') return { verdict: 'FAILED', reason: `expected ${describe(expect.replies)} before the close, got ${describe(state.replies)}` };
+    if (replies === 'different') return { verdict: 'FAILED', reason: `expected ${describeExpected(expect.replies)} before the close, got ${describeGot(state, expect.replies)}` };
     const expected = expect.codes.map(codeText).join(' or ');
     if (state.clientClose) {
       if (!expect.codes.includes(state.clientClose.code)) return { verdict: 'FAILED', reason: `closed with ${codeText(state.clientClose.code)}, expected ${expected}` };
@@ -183,9 +232,9 @@ function judge(testCase: ServeCase, state: CaseState): { verdict: Verdict; reaso
       reason += ', but only after the whole message, not when the invalid octet arrived';
     }
     if (replies === 'prefix') {
-      if (!expect.mayCut) return { verdict: 'FAILED', reason: `expected ${describe(expect.replies)} before the close, got ${describe(state.replies)}` };
+      if (!expect.mayCut) return { verdict: 'FAILED', reason: `expected ${describeExpected(expect.replies)} before the close, got ${describeGot(state, expect.replies)}` };
       verdict = 'NON-STRICT';
-      reason += `, but failed before answering ${describe(expect.replies.slice(state.replies.length))}`;
+      reason += `, but failed before answering ${describeExpected(expect.replies, state.replies.length)}`;
     }
   }
   return { verdict, reason };
@@ -194,19 +243,50 @@ function judge(testCase: ServeCase, state: CaseState): { verdict: Verdict; reaso
 const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 const pause = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-async function sendSteps(connection: ClientConnection, steps: readonly Step[], stopped: () => boolean): Promise<void> {
+/**
+ * A message's frames (`fragment` payload bytes each) as headers and views of
+ * its payload; a fragmented one joined into one buffer, so 65536 fragments
+ * are one write, not 131072.
+ */
+function messageParts(message: Reply, fragment?: number): Buffer[] {
+  const data = message.data;
+  const size = fragment ?? Math.max(data.length, 1);
+  const parts: Buffer[] = [];
+  for (let at = 0; at === 0 || at < data.length; at += size) {
+    parts.push(...serverFrameParts(at === 0 ? (message.kind === 'text' ? OP.TEXT : OP.BINARY) : OP.CONT, data.subarray(at, at + size), at + size >= data.length));
+  }
+  return parts.length > 2 ? [Buffer.concat(parts)] : parts;
+}
+
+interface StepRunner {
+  connection: ClientConnection;
+  stopped: () => boolean;
+  /** Resolves once the client has answered `count` times in all, or the case ended. */
+  repliesReached: (count: number) => Promise<void>;
+}
+
+async function sendSteps(steps: readonly Step[], { connection, stopped, repliesReached }: StepRunner): Promise<void> {
   for (const step of steps) {
     if (stopped()) return;
     if ('pauseMs' in step) {
       await pause(step.pauseMs);
       continue;
     }
-    const chop = step.chop ?? step.bytes.length;
-    for (let at = 0; at < step.bytes.length; at += chop) {
-      if (stopped()) return;
-      connection.write(step.bytes.subarray(at, at + chop));
-      // Autobahn's chopsize: each chop in a write of its own, a turn apart.
-      if (at + chop < step.bytes.length) await turn();
+    if ('untilReplies' in step) {
+      await repliesReached(step.untilReplies);
+      continue;
+    }
+    const parts = 'message' in step ? messageParts(step.message, step.fragment) : [step.bytes];
+    if (step.chop === undefined) {
+      for (const part of parts) connection.write(part);
+    } else {
+      const bytes = parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+      for (let at = 0; at < bytes.length; at += step.chop) {
+        if (stopped()) return;
+        connection.write(bytes.subarray(at, at + step.chop));
+        // Autobahn's chopsize: each chop in a write of its own, a turn apart.
+        if (at + step.chop < bytes.length) await turn();
+      }
     }
     await turn();
   }
@@ -226,13 +306,16 @@ function compressedSteps(messages: readonly Reply[], params: DeflateParams, frag
   });
 }
 
-/** Runs `testCase` on a freshly accepted connection; resolves with its result, never rejects. */
-export function runCase(testCase: ServeCase, connection: ClientConnection): Promise<CaseResult> {
-  const state = new CaseState();
+/**
+ * Runs `testCase` on a freshly accepted connection; resolves with its result,
+ * never rejects. `maxTimeoutMs` caps the case's deadline (tests of stalled clients).
+ */
+export function runCase(testCase: ServeCase, connection: ClientConnection, maxTimeoutMs = Infinity): Promise<CaseResult> {
+  const state = new CaseState(testCase.expect.replies);
   state.serverClosed = testCase.serverCloses === true;
   const parser = new FrameParser(MAX_CLIENT_FRAME);
   const started = performance.now();
-  const timeoutMs = testCase.timeoutMs ?? DEFAULT_CASE_TIMEOUT_MS;
+  const timeoutMs = Math.min(testCase.timeoutMs ?? DEFAULT_CASE_TIMEOUT_MS, maxTimeoutMs);
   // Categories 12, 13: without permessage-deflate in force the case cannot run (Autobahn: UNIMPLEMENTED).
   const unimplemented = testCase.deflate && !connection.deflate ? `the client offered no permessage-deflate this case could accept (offer: ${connection.extensionOffer ?? 'none'})` : undefined;
   let steps = testCase.send;
@@ -243,10 +326,23 @@ export function runCase(testCase: ServeCase, connection: ClientConnection): Prom
   }
   return new Promise((resolve) => {
     let finished = false;
+    let waiter: { count: number; resolve: () => void } | undefined;
+    const wake = (): void => {
+      if (waiter && (finished || state.replies.length >= waiter.count)) {
+        waiter.resolve();
+        waiter = undefined;
+      }
+    };
+    const repliesReached = (count: number): Promise<void> =>
+      new Promise((resolve) => {
+        waiter = { count, resolve };
+        wake();
+      });
     const finish = (): void => {
       if (finished) return;
       finished = true;
       clearTimeout(deadline);
+      wake();
       const durationMs = Math.round(performance.now() - started);
       let { verdict, reason } = judge(testCase, state);
       if (unimplemented) {
@@ -269,7 +365,7 @@ export function runCase(testCase: ServeCase, connection: ClientConnection): Prom
     };
     const deadline = setTimeout(() => {
       state.timedOut = true;
-      state.note(`deadline of ${timeoutMs} ms reached`);
+      state.note(`deadline of ${timeoutMs} ms reached`, true);
       finish();
     }, timeoutMs);
     const sendClose = (body: Uint8Array): void => {
@@ -313,20 +409,21 @@ export function runCase(testCase: ServeCase, connection: ClientConnection): Prom
       }
       // The verdict is FAILED already (a broken rule, or an answer that was not
       // expected): end the case now, which also bounds what a client can make us hold.
-      if (state.problems.length > 0 || compareReplies(state.replies, testCase.expect.replies) === 'different') return finish();
+      if (state.problems.length > 0 || state.compare() === 'different') return finish();
+      wake();
       checkReplies();
     });
     connection.onEnd((how) => {
       state.ended = how;
       if (!state.clientClose) state.failedEarly = !state.allSent;
-      state.note(`client ${how === 'end' ? 'ended' : 'reset'} the connection`);
+      state.note(`client ${how === 'end' ? 'ended' : 'reset'} the connection`, true);
       finish();
     });
     if (unimplemented) {
       state.note(`server: ${unimplemented}; close 1000`);
       sendClose(closeBody(1000));
     }
-    const sent = sendSteps(connection, steps, () => finished).then(() => {
+    const sent = sendSteps(steps, { connection, stopped: () => finished, repliesReached }).then(() => {
       state.allSent = true;
     });
     // Nothing must come back (unsolicited pongs): the close follows the case's frames after a grace.

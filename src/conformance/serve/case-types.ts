@@ -8,8 +8,19 @@ export interface Reply {
   data: Buffer;
 }
 
-/** One write of the server (`chop`: split into writes of that many bytes, one per turn), or a pause. */
-export type Step = { bytes: Buffer; chop?: number } | { pauseMs: number };
+/**
+ * What the server does next: one write (`chop`: split into writes of that
+ * many bytes, one per turn), a pause, one data message framed only when it
+ * is sent (9.x: megabytes are not held per case), or a wait for the client's
+ * answers (9.7, 9.8: round trips, each message after the previous echo).
+ */
+export type Step =
+  | { bytes: Buffer; chop?: number }
+  | { pauseMs: number }
+  /** `message` in frames of `fragment` payload bytes (default: one frame), written whole or in chops of `chop` bytes. */
+  | { message: Reply; fragment?: number; chop?: number }
+  /** Wait until the client has answered `untilReplies` times in all (data messages and pongs), or the case ended. */
+  | { untilReplies: number };
 
 export type Expectation =
   /** The client answers with `replies`; then the server closes with 1000 and expects 1000 back. */

@@ -22,6 +22,14 @@ export function serverFrame(spec: ServerFrameSpec): Buffer {
   return Buffer.from(buildFrame({ opcode: spec.opcode, payload: spec.payload ?? '', fin: spec.fin ?? true, rsv1: (rsv & 4) !== 0, rsv2: (rsv & 2) !== 0, rsv3: (rsv & 1) !== 0, mask: false }));
 }
 
+/**
+ * A frame as its header and the payload itself, not copied into one buffer:
+ * the 9.x messages (up to 16 MiB) are written from one shared payload.
+ */
+export function serverFrameParts(opcode: number, payload: Buffer, fin = true): [Buffer, Buffer] {
+  return [Buffer.from(buildFrame({ opcode, payload: '', declaredLength: payload.length, headerOnly: true, fin, mask: false })), payload];
+}
+
 /** A close frame's body: empty without a code (RFC 6455 §5.5.1). */
 export function closeBody(code?: number, reason: Uint8Array | string = ''): Uint8Array {
   return code === undefined ? new Uint8Array(0) : closePayload(code, reason);

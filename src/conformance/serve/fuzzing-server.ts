@@ -40,6 +40,8 @@ export interface FuzzingServerOptions {
   /** Where /updateReports writes; default ./reports/clients. */
   outdir?: string;
   version?: string;
+  /** Caps every case's deadline (ms): tests of stalled clients; default: each case's own. */
+  maxCaseTimeoutMs?: number;
   /** Called after every case run (the command prints a line per case, as wstest does). */
   onResult?: (agent: string, result: CaseResult) => void;
   /** Called with the JSON files of every /updateReports. */
@@ -166,7 +168,7 @@ export async function startFuzzingServer(options: FuzzingServerOptions): Promise
       case '/runCase': {
         const found = caseAt(url.searchParams);
         if (!found) return answerAndClose(connection, undefined);
-        const run = runCase(found, connection).then((result) => {
+        const run = runCase(found, connection, options.maxCaseTimeoutMs).then((result) => {
           if (!results.has(agent)) results.set(agent, new Map());
           results.get(agent)!.set(`${result.id} ${result.transport}`, result);
           options.onResult?.(agent, result);

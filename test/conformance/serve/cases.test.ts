@@ -17,8 +17,9 @@ t.test('cases per category', async (t) => {
   const count: Record<string, number> = {};
   for (const c of SERVE_CASES) count[c.id.split('.')[0]!] = (count[c.id.split('.')[0]!] ?? 0) + 1;
   // 6: 6.1.1–6.1.3, 6.2.1–6.2.4, 6.3.1–6.3.2, 6.4.1–6.4.4 and Autobahn's 132 sequences 6.5.1–6.23.7.
+  // 9: 9.1–9.8 with 6, 6, 9, 9, 6, 6, 6, 6 cases.
   // 12: 5 kinds of data x Autobahn's 18 sizes; 13: 7 parameter choices x 18 sizes.
-  t.same(count, { 1: 16, 2: 11, 3: 7, 4: 10, 5: 20, 6: 145, 7: 37, 9: 6, 10: 1, 12: 90, 13: 126 });
+  t.same(count, { 1: 16, 2: 11, 3: 7, 4: 10, 5: 20, 6: 145, 7: 37, 9: 54, 10: 1, 12: 90, 13: 126 });
   t.equal(SERVE_CASES.find((c) => c.id === '6.23.7')?.description.endsWith('0xefbfbf'), true);
 });
 
@@ -37,6 +38,16 @@ t.test("Autobahn's UTF-8 sequences: valid ones echoed, invalid ones fail with 10
     const expected = c.expect.by === 'server' ? 'echo' : c.expect.codes.join();
     t.equal(expected, valid ? 'echo' : '1007', `${c.id} 0x${payload.toString('hex')}`);
   }
+});
+
+t.test('the 9.x payloads are views of one buffer per kind, allocated once, not one per case', async (t) => {
+  const perf = SERVE_CASES.filter((c) => c.id.startsWith('9.'));
+  const buffers = (kind: string): Set<ArrayBufferLike> => new Set(perf.flatMap((c) => c.expect.replies.filter((r) => r.kind === kind).map((r) => r.data.buffer)));
+  t.equal(buffers('text').size, 1);
+  t.equal(buffers('binary').size, 1);
+  t.equal([...buffers('text')][0]!.byteLength, 16 * 1024 * 1024, 'the size of the largest, 9.1.6');
+  // Each case's steps carry the message itself, framed when it is sent.
+  t.ok(perf.every((c) => c.send.every((step) => !('bytes' in step))), 'no case holds frames of its own');
 });
 
 t.test('case patterns select as Autobahn’s do', async (t) => {

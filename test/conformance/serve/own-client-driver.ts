@@ -14,7 +14,8 @@ export interface DriverOptions {
 }
 
 function open(url: string, o: DriverOptions): WebSocket {
-  const ws = new WebSocket(url, { transport: o.transport, ...(o.ca ? { ca: o.ca } : {}), perMessageDeflate: o.deflate === true });
+  // Autobahn 9.3.1 and 9.4.1 send a message in 65536 fragments, above the default limit of 16384.
+  const ws = new WebSocket(url, { transport: o.transport, ...(o.ca ? { ca: o.ca } : {}), perMessageDeflate: o.deflate === true, maxFramesPerMessage: 65536 });
   ws.binaryType = 'nodebuffer';
   return ws;
 }

@@ -27,6 +27,12 @@ export interface Breakage {
   compressedWithoutRsv1?: boolean;
   /** Compress with a 32 KiB window whatever client_max_window_bits the server answered (RFC 7692 §7.1.2.2). */
   ignoreClientWindow?: boolean;
+  /** Echo no data message whose number (1-based, per connection) is a multiple of this: a lost message. */
+  dropEvery?: number;
+  /** Echo only the first this many bytes of a longer message: a client with a smaller buffer than it claims. */
+  truncateAbove?: number;
+  /** Send nothing after the handshake, not even a close: a stalled client. */
+  silent?: boolean;
 }
 
 /** The permessage-deflate state of one connection, from the server's Sec-WebSocket-Extensions answer. */
@@ -59,10 +65,12 @@ const VALID_CLOSE = (code: number): boolean => (code >= 1000 && code <= 1003) ||
 export function rawVisit(port: number, path: string, breakage: Breakage = {}): Promise<string | undefined> {
   return new Promise((resolve, reject) => {
     const socket: Socket = connect(port, '127.0.0.1');
-    const parser = new FrameParser(8 * 1024 * 1024);
+    // The largest case echo is 16 MiB (9.1.6, 9.2.6).
+    const parser = new FrameParser(16 * 1024 * 1024);
     const send = (opcode: number, payload: Uint8Array): void => {
-      if (!socket.destroyed) socket.write(buildFrame({ opcode, payload, mask: !breakage.noMask }));
+      if (!socket.destroyed && !breakage.silent) socket.write(buildFrame({ opcode, payload, mask: !breakage.noMask }));
     };
+    let messages = 0;
     let head = Buffer.alloc(0);
     let upgraded = false;
     let closed = false;
@@ -86,6 +94,9 @@ export function rawVisit(port: number, path: string, breakage: Breakage = {}): P
     const deliver = (opcode: number, data: Buffer): void => {
       if (opcode === 0x1 && !breakage.acceptInvalidUtf8 && decodeUtf8(data) === undefined) return fail(1007);
       if (opcode === 0x1 && first === undefined) first = data.toString('utf8');
+      messages++;
+      if (breakage.dropEvery !== undefined && messages % breakage.dropEvery === 0) return;
+      if (breakage.truncateAbove !== undefined) data = data.subarray(0, breakage.truncateAbove);
       if (!deflate) return send(opcode, data);
       // Compressed, in two frames, so RSV1's place is observable.
       const z = deflate.deflate(data);
