@@ -43,7 +43,7 @@ function parseFieldLine(line: unknown): [string, string] {
   if (FORBIDDEN.has(name.toLowerCase())) throw invalid(line, `${name} may not be set on the success answer`);
   // RFC 9110 §5.5: optional whitespace around the value is not part of it.
   const value = line.slice(colon + 1).replace(/^[ \t]+|[ \t]+$/g, '');
-  if (!FIELD_VALUE.test(value)) throw invalid(line, 'the value may not hold CR, LF, NUL or other control characters');
+  if (!FIELD_VALUE.test(value)) throw invalid(line, 'the value may hold visible characters, obs-text, SP and HTAB only: no CR, LF, NUL or other controls');
   return [name, value];
 }
 
