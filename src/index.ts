@@ -5,7 +5,7 @@ export { WebSocket } from './session/websocket.js';
 export type { BinaryType, MessageData, SendData, SendOptions, WebSocketEventMap } from './session/websocket.js';
 export { WebSocketServer } from './server/websocket-server.js';
 export type { ServerOptions, ListenOptions, WebSocketServerEventMap } from './server/websocket-server.js';
-export type { ClientOptions, UnexpectedResponse } from './session/client-options.js';
+export type { ClientOptions, HandshakeResponse, UnexpectedResponse } from './session/client-options.js';
 export { Broker } from './pubsub/broker.js';
 export type { BrokerStats, PublishOptions } from './pubsub/broker.js';
 export type { PubSubOptions, SlowMemberOptions, SlowMemberPolicy } from './pubsub/options.js';

@@ -1,7 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { ByteChannel } from '../session/byte-channel.js';
 import type { WebSocket } from '../session/websocket.js';
-import type { ClientHandshake, UnexpectedResponse } from '../session/client-options.js';
+import type { ClientHandshake, HandshakeResponse, UnexpectedResponse } from '../session/client-options.js';
 import type { ClientConnectPlan } from './plan.js';
 import { HandshakeError, MAX_REFUSAL_BODY } from './handshake-error.js';
 import type { AcceptedResponse } from './negotiation.js';
@@ -77,9 +77,15 @@ export class HandshakeAttempt implements ClientHandshake {
     body.once('close', finish);
   }
 
-  /** The server accepted: the session opens on `channel`. */
-  succeed(channel: ByteChannel, accepted: AcceptedResponse): void {
-    if (!this.finish()) return;
+  /**
+   * The server accepted and its answer passed the checks: 'upgrade' reports
+   * the answer, then the session opens on `channel`, unless an 'upgrade'
+   * listener closed the WebSocket (as in `ws`).
+   */
+  succeed(channel: ByteChannel, accepted: AcceptedResponse, response: HandshakeResponse): void {
+    if (this.settled) return;
+    this.ws.emit('upgrade', response);
+    if (!this.finish()) return channel.abort(new Error('closed by an upgrade listener'));
     this.ws.attach({
       role: 'client',
       channel,

@@ -60,7 +60,7 @@ export function openHttp1Client(ws: WebSocket, plan: ClientConnectPlan, socket?:
       return attempt.fail(error as Error);
     }
     if (secure) rememberAltSvc(`https://${url.host}`, response.headers['alt-svc']);
-    attempt.succeed(new SocketChannel(upgraded, head), accepted);
+    attempt.succeed(new SocketChannel(upgraded, head), accepted, { status: 101, headers: response.headers });
   });
   request.end();
   return attempt;

@@ -105,7 +105,7 @@ export function openHttp2Client(ws: WebSocket, plan: ClientConnectPlan, pool: Ht
         stream.off('error', onError);
         stream.off('close', onClose);
         ws.once('close', release);
-        attempt.succeed(new Http2StreamChannel(stream), accepted);
+        attempt.succeed(new Http2StreamChannel(stream), accepted, { status, headers: withoutPseudoHeaders(headers) });
       });
     })
     .catch((error: Error) => {

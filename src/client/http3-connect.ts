@@ -91,7 +91,7 @@ export function openHttp3Client(ws: WebSocket, plan: ClientConnectPlan, pool: Ht
         ws.once('close', release);
         // Synchronously, so data that follows the response in the same packet finds the session listening.
         const peer = { address: session.connection.remoteAddress, port: session.connection.remotePort };
-        attempt.succeed(new Http3StreamChannel(stream, peer), accepted);
+        attempt.succeed(new Http3StreamChannel(stream, peer), accepted, { status: 200, headers: toIncomingHeaders(response) });
       });
     })
     .catch((error: Error) => {

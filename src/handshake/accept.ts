@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { HandshakeRequest } from './request.js';
 import { negotiate, type Negotiated, type NegotiationOptions } from './negotiate.js';
 import { HandshakeRejection } from './rejection.js';
+import { editResponseFields } from './response-fields.js';
 import type { DeflateOptions } from '../protocol/deflate/negotiation.js';
 import { PerMessageDeflate } from '../protocol/deflate/per-message-deflate.js';
 import type { ZlibLimiter } from '../protocol/deflate/zlib-limiter.js';
@@ -41,6 +42,10 @@ export interface ServerContext {
   altSvcFor(localPort: number | undefined): string | undefined;
   /** Whether this server serves WebSockets at the request's path. */
   shouldHandle(request: HandshakeRequest): boolean;
+  /** Whether the application listens to 'headers'; without a listener the answer's fields are sent as built. */
+  hasHeadersListener(): boolean;
+  /** Emits 'headers' with the success answer's fields as `'Name: value'` lines, which listeners may edit. */
+  emitHeaders(headers: string[], request: HandshakeRequest): void;
   /** Takes an open session (tracking it for shutdown) and emits 'connection'. */
   adopt(ws: WebSocket, request: HandshakeRequest): void;
 }
@@ -126,7 +131,10 @@ export interface HandshakeResponder<Validated> {
   isOpen(): boolean;
   /** The local TCP port, to advertise an HTTP/3 twin with Alt-Svc; undefined on HTTP/3 itself. */
   localPort: number | undefined;
-  /** Sends the success answer (101, or :status 200) with these fields, and returns the channel. */
+  /**
+   * Sends the success answer (101, or :status 200) with these fields, and
+   * returns the channel. Names come as the application wrote them; a name may repeat.
+   */
   accept(fields: Array<[string, string]>, validated: Validated): ByteChannel;
   /** Sends a refusal. */
   reject(rejection: HandshakeRejection): void;
@@ -162,7 +170,11 @@ export async function acceptHandshake<Validated>(
     if (negotiated.extensions !== '') fields.push(['sec-websocket-extensions', negotiated.extensions]);
     const altSvc = context.altSvcFor(responder.localPort);
     if (altSvc !== undefined) fields.push(['alt-svc', altSvc]);
-    const channel = responder.accept(fields, validated);
+    // A listener that throws or leaves an invalid line is a bug on our side: the catch below answers 500.
+    const answer = context.hasHeadersListener()
+      ? editResponseFields(fields, (lines) => context.emitHeaders(lines, request))
+      : fields;
+    const channel = responder.accept(answer, validated);
     // Counted before 'connection' is emitted. RFC 6455 §4.2.2 answers 101; RFC 8441 §5 and RFC 9220 §3 answer 200.
     context.metrics?.countHandshake(request.transport, request.transport === 'http/1.1' ? 101 : 200);
     const ws = openSession(context, request, negotiated, channel);

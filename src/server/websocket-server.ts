@@ -81,6 +81,12 @@ export interface ListenOptions {
 export interface WebSocketServerEventMap {
   /** A WebSocket was accepted over HTTP/1.1, HTTP/2 or HTTP/3; `request` is the transport-neutral handshake request. */
   connection: [ws: WebSocket, request: HandshakeRequest];
+  /**
+   * A handshake is about to be accepted: `headers` holds the success answer's
+   * fields as `'Name: value'` lines (no status line, no HTTP/1.1 Upgrade,
+   * Connection or Sec-WebSocket-Accept); push to add fields, on every transport.
+   */
+  headers: [headers: string[], request: HandshakeRequest];
   /** A `listen()` call is serving (TCP and, with `http3`, its UDP twin). */
   listening: [address: AddressInfo];
   close: [];
@@ -153,6 +159,8 @@ export class WebSocketServer extends EventEmitter {
       },
       altSvcFor: (localPort) => (localPort === undefined ? undefined : this.altSvc.get(localPort)),
       shouldHandle: (request) => this.shouldHandle(request),
+      hasHeadersListener: () => this.listenerCount('headers') > 0,
+      emitHeaders: (headers, request) => this.emit('headers', headers, request),
       adopt: (ws, request) => this.adopt(ws, request),
     };
     if (options.server) this.attach(options.server);

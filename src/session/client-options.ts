@@ -51,11 +51,15 @@ export interface ClientHandshake {
   abort(): void;
 }
 
-/** What a server answered instead of accepting the WebSocket. */
-export interface UnexpectedResponse {
+/** A server's answer to the opening handshake, the same on HTTP/1.1, HTTP/2 and HTTP/3. */
+export interface HandshakeResponse {
   status: number;
   /** Lower-case names, as Node's `IncomingMessage.headers` (HTTP/2 and HTTP/3 pseudo-headers left out). */
   headers: IncomingHttpHeaders;
+}
+
+/** What a server answered instead of accepting the WebSocket. */
+export interface UnexpectedResponse extends HandshakeResponse {
   /** The response body as UTF-8, cut at `MAX_REFUSAL_BODY` bytes. */
   body: string;
 }

@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
-import type { ClientHandshake, ClientOptions, UnexpectedResponse } from './client-options.js';
+import type { ClientHandshake, ClientOptions, HandshakeResponse, UnexpectedResponse } from './client-options.js';
 import { CloseCode } from '../protocol/close-codes.js';
 import { encodeClosePayload, truncateCloseReason } from '../protocol/close-frame.js';
 import type { PerMessageDeflate } from '../protocol/deflate/per-message-deflate.js';
@@ -93,6 +93,8 @@ export interface WebSocketEventMap {
   ping: [data: Buffer];
   pong: [data: Buffer];
   drain: [];
+  /** Client only: the server accepted (101 or 200) and its answer passed the checks; 'open' follows unless a listener closes. */
+  upgrade: [response: HandshakeResponse];
   /** Client only: the server refused the handshake; 'error' (a HandshakeError) and 'close' follow. */
   'unexpected-response': [response: UnexpectedResponse];
 }

@@ -200,6 +200,25 @@ row('WebSocket events', 'unexpected-response', async (t) => {
   t.same(await closeEvent, [1006, ''], "then 'close' with 1006");
 });
 
+row('WebSocket events', 'upgrade', async (t) => {
+  // `ws` code reads the success answer's headers here; it gets { status, headers } instead of an IncomingMessage.
+  const served = await serve(t);
+  served.wss.on('headers', (headers) => headers.push('Set-Cookie: sid=1'));
+  const ws = new WebSocket(served.url);
+  t.teardown(() => ws.terminate());
+  const events: string[] = [];
+  const upgrade = new Promise<{ status: number; cookies: string[] | undefined }>((resolve) =>
+    ws.on('upgrade', (response) => {
+      events.push('upgrade');
+      resolve({ status: response.status, cookies: response.headers['set-cookie'] });
+    }),
+  );
+  ws.on('open', () => events.push('open'));
+  await opened(ws);
+  t.same(await upgrade, { status: 101, cookies: ['sid=1'] });
+  t.same(events, ['upgrade', 'open'], "once, before 'open'");
+});
+
 // ---- WebSocket methods and properties ----------------------------------------
 
 row('WebSocket methods and properties', 'send', async (t) => {

@@ -299,6 +299,41 @@ row('WebSocketServer events', 'connection', async (t) => {
   }
 });
 
+row('WebSocketServer events', 'headers', async (t) => {
+  // The `ws` idiom, unchanged, on every transport.
+  const wss = new WebSocketServer({ noServer: true });
+  t.teardown(() => wss.close());
+  const http3 = trident.quicAvailable();
+  const { port } = await wss.listen({ port: 0, host: '127.0.0.1', tls, http3 });
+  const requests: string[] = [];
+  wss.on('headers', (headers, request) => {
+    requests.push(request.transport);
+    headers.push('Set-Cookie: sid=42; HttpOnly');
+  });
+  for (const transport of ['http/1.1', 'h2', ...(http3 ? ['h3' as const] : [])] as const) {
+    const client = new WebSocket(`wss://127.0.0.1:${port}/`, { ca, transport, servername: 'localhost' });
+    t.teardown(() => client.terminate());
+    const cookies = new Promise<string[] | undefined>((resolve) => client.once('upgrade', (response) => resolve(response.headers['set-cookie'])));
+    await opened(client);
+    t.same(await cookies, ['sid=42; HttpOnly'], `${transport}: the cookie arrives`);
+    t.equal(requests.at(-1), transport, `${transport}: the listener got the request`);
+  }
+  // `ws`'s own client reads the cookie from its IncomingMessage.
+  const tlsOptions = { ca, servername: 'localhost' }; // servername goes on to tls.connect(); @types/ws does not list it
+  const wsClient = new WsWebSocket(`wss://127.0.0.1:${port}/`, tlsOptions);
+  t.teardown(() => wsClient.terminate());
+  const wsCookies = await new Promise<string[] | undefined>((resolve, reject) => {
+    wsClient.once('upgrade', (response) => resolve(response.headers['set-cookie']));
+    wsClient.once('error', reject);
+  });
+  t.same(wsCookies, ['sid=42; HttpOnly'], 'ws client: the cookie arrives');
+  // A line that would split the response is never sent: the handshake is refused with 500.
+  wss.removeAllListeners('headers');
+  wss.on('headers', (headers) => headers.push('X-Note: a\r\nX-Injected: 1'));
+  const refused = new WebSocket(`wss://127.0.0.1:${port}/`, { ca, transport: 'http/1.1', servername: 'localhost' });
+  t.equal(((await handshakeFailure(refused)) as HandshakeError).status, 500);
+});
+
 row('WebSocketServer events', 'error', async (t) => {
   const blocker = new WebSocketServer({ port: 0, host: '127.0.0.1' });
   t.teardown(() => blocker.close());

@@ -69,6 +69,16 @@ const negatives: Snippet[] = [
     line: 1,
     code: "import { WebSocketServer } from 'trident-ws';\nnew WebSocketServer({ noServer: true }).on('connection', (ws, request) => { const wrong: number = request.url; });",
   },
+  {
+    name: "'headers' gets string lines",
+    line: 1,
+    code: "import { WebSocketServer } from 'trident-ws';\nnew WebSocketServer({ noServer: true }).on('headers', (headers, request) => { const wrong: number[] = headers; void request; });",
+  },
+  {
+    name: "'upgrade' gets { status, headers }",
+    line: 1,
+    code: "import { WebSocket } from 'trident-ws';\nnew WebSocket('ws://x').on('upgrade', (response) => { const wrong: string = response.status; });",
+  },
   { name: 'unknown transport names are refused', line: 1, code: "import { WebSocket } from 'trident-ws';\nnew WebSocket('ws://x', { transport: 'http/2' });" },
   // The WHATWG surface is typed per event too: onmessage's event has data, onclose's has code.
   { name: 'onmessage data is a message, not a number', line: 1, code: "import { WebSocket } from 'trident-ws';\nnew WebSocket('ws://x').onmessage = (event) => { const wrong: number = event.data; };" },

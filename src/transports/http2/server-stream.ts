@@ -1,4 +1,4 @@
-import type { IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2';
+import type { IncomingHttpHeaders, OutgoingHttpHeaders, ServerHttp2Stream } from 'node:http2';
 import { validateExtendedConnect } from '../../handshake/extended-connect.js';
 import { HandshakeRejection } from '../../handshake/rejection.js';
 import { rejectEndedTunnel, rejectHostAuthorityMismatch } from '../../handshake/request-framing.js';
@@ -60,7 +60,7 @@ export function handleHttp2Stream(
     isOpen: () => !stream.destroyed && !stream.closed,
     localPort: stream.session?.socket?.localPort,
     accept: (fields) => {
-      stream.respond({ ':status': 200, ...Object.fromEntries(fields) });
+      stream.respond(http2Fields(200, fields));
       return new Http2StreamChannel(stream);
     },
     reject: (rejection) => respondRejection(stream, rejection),
@@ -69,6 +69,23 @@ export function handleHttp2Stream(
       return () => stream.off('error', listener);
     },
   });
+}
+
+/**
+ * Turns a field list into node:http2's header object: lower-case names (RFC
+ * 9113 §8.2.1), and a repeated name (two Set-Cookie) as an array, which
+ * node:http2 sends as one field line per value.
+ */
+function http2Fields(status: number, fields: ReadonlyArray<[string, string]>): OutgoingHttpHeaders {
+  const headers: Record<string, string | number | string[]> = { ':status': status };
+  for (const [name, value] of fields) {
+    const key = name.toLowerCase();
+    const previous = headers[key];
+    if (previous === undefined) headers[key] = value;
+    else if (Array.isArray(previous)) previous.push(value);
+    else headers[key] = [String(previous), value];
+  }
+  return headers;
 }
 
 /** Answers a refused extended CONNECT (or any request we own) with status, headers and a short body. */

@@ -57,7 +57,8 @@ export function handleHttp3Request(
     isOpen: () => !stream.closed && stream.writable,
     localPort: undefined,
     accept: (fields) => {
-      stream.respond([[':status', '200'], ...fields]);
+      // RFC 9114 §4.2: field names are lower-case on HTTP/3.
+      stream.respond([[':status', '200'], ...fields.map(([name, value]): [string, string] => [name.toLowerCase(), value])]);
       return new Http3StreamChannel(stream, peer);
     },
     reject: (rejection) => respondRejection(stream, rejection),
