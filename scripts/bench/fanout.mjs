@@ -29,7 +29,7 @@ const HELP = `Usage: node scripts/bench/fanout.mjs [--quick] [--subscribers N] [
   --cpu-prof DIR   run the servers with --cpu-prof, writing the profiles into DIR`;
 
 function parseArgs(argv) {
-  const options = { quick: false, subscribers: 1000, duration: 4000, warmup: 1000, runs: 3, window: 32, out: null, cpuProf: null };
+  const options = { quick: false, subscribers: 1000, duration: 4000, warmup: 1000, runs: 3, window: 32, out: null, cpuProf: undefined };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     const next = () => {
@@ -186,7 +186,7 @@ async function main() {
     for (const name of ['fanout-trident', 'fanout-ws']) {
       const runs = [];
       for (let run = 0; run < options.runs; run++) {
-        const server = await new ServerProcess(name, { pinCore: pinned ? 0 : null, certs: {}, cpuProfDir: options.cpuProf ?? undefined }).start();
+        const server = await new ServerProcess(name, { pinCore: pinned ? 0 : null, certs: {}, cpuProfDir: options.cpuProf }).start();
         try {
           runs.push(await measure(server, options, size));
         } finally {
