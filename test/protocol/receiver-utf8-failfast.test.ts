@@ -1,5 +1,6 @@
 import t, { type Test } from 'tap';
 import { ChunkQueue, type PieceVisitor } from '../../src/protocol/chunk-queue.js';
+import { buildFrame } from '../helpers/frames.js';
 import { ProtocolError } from '../../src/protocol/errors.js';
 import { Receiver, type ReceiverEvent, type ReceiverOptions } from '../../src/protocol/receiver.js';
 
@@ -7,21 +8,11 @@ import { Receiver, type ReceiverEvent, type ReceiverOptions } from '../../src/pr
 // the chunk that brings the bad byte, not when the frame is complete
 // (Autobahn 6.4.3 and 6.4.4).
 
-const KEY = [0x37, 0xfa, 0x21, 0x3d];
+const KEY = Uint8Array.from([0x37, 0xfa, 0x21, 0x3d]);
 
-/** A frame built by hand (RFC 6455 §5.2), masked with KEY when `mask`. */
+/** A frame (RFC 6455 §5.2) from its first byte (FIN + opcode), masked with KEY when `mask`. */
 function frame(first: number, data: Buffer, mask: boolean, rsv1 = false): Buffer {
-  let length: Buffer;
-  if (data.length < 126) length = Buffer.from([data.length]);
-  else if (data.length < 65536) length = Buffer.from([126, data.length >> 8, data.length & 0xff]);
-  else {
-    length = Buffer.alloc(9);
-    length[0] = 127;
-    length.writeBigUInt64BE(BigInt(data.length), 1);
-  }
-  if (mask) length[0] |= 0x80;
-  const body = mask ? Buffer.from(data.map((byte, i) => byte ^ KEY[i & 3])) : data;
-  return Buffer.concat([Buffer.from([first | (rsv1 ? 0x40 : 0)]), length, mask ? Buffer.from(KEY) : Buffer.alloc(0), body]);
+  return Buffer.from(buildFrame({ opcode: first & 0x0f, fin: (first & 0x80) !== 0, rsv1, payload: data, mask: mask ? KEY : false }));
 }
 
 function receiver(mask: boolean, options: Partial<ReceiverOptions> = {}, queue?: ChunkQueue): Receiver {
