@@ -293,14 +293,18 @@ export class FrameParser {
    */
   private take(n: number, mask?: Uint8Array): Uint8Array {
     const out = new Uint8Array(n);
+    // Whole chunks consumed are dropped together at the end: one splice per
+    // frame, not a shift() per chunk (a 16 MiB frame can arrive in thousands).
+    let used = 0;
     for (let filled = 0; filled < n; ) {
-      const first = this.chunks[0]!;
-      const piece = first.subarray(0, n - filled);
+      const chunk = this.chunks[used]!;
+      const piece = chunk.subarray(0, n - filled);
       out.set(piece, filled);
       filled += piece.length;
-      if (piece.length === first.length) this.chunks.shift();
-      else this.chunks[0] = first.subarray(piece.length);
+      if (piece.length === chunk.length) used++;
+      else this.chunks[used] = chunk.subarray(piece.length);
     }
+    this.chunks.splice(0, used);
     this.size -= n;
     if (mask) for (let i = 0; i < n; i++) out[i] = out[i]! ^ mask[i & 3]!;
     return out;
